@@ -1,0 +1,112 @@
+package hostapi
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error so that callers on either side of the wire can
+// decide what to do with it (retry, refuse, report) without parsing messages.
+type Code string
+
+// The error codes a plugin or the host may return.
+const (
+	// CodeNotFound: the thing asked for does not exist (or is not yours).
+	CodeNotFound Code = "not_found"
+	// CodeConflict: the state changed under the caller (compare-and-set
+	// failed, a duplicate, a port taken by someone else). Re-read and retry.
+	CodeConflict Code = "conflict"
+	// CodeCapacity: the target does not fit (node full, no free ports).
+	CodeCapacity Code = "capacity"
+	// CodeUnavailable: a dependency is down or rate limited; retry later.
+	CodeUnavailable Code = "unavailable"
+	// CodeInvalid: the request is malformed or out of range; Field names the
+	// offending input where there is one. Retrying will not help.
+	CodeInvalid Code = "invalid"
+	// CodePermission: the caller may not do this.
+	CodePermission Code = "permission_denied"
+	// CodePrecondition: the request is valid but the current state forbids it
+	// (inactive service, unpaid invoice, cycle without a price).
+	CodePrecondition Code = "failed_precondition"
+	// CodeInternal: a bug or an unexpected failure.
+	CodeInternal Code = "internal"
+)
+
+// Error is the typed error that crosses the plugin boundary.
+type Error struct {
+	Code    Code
+	Message string
+	// Field names the input that was refused, for CodeInvalid.
+	Field string
+	// Err is the local cause; it does not cross the wire (only Message does).
+	Err error
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	switch {
+	case msg != "":
+	case e.Err != nil:
+		msg = e.Err.Error()
+	default:
+		msg = string(e.Code)
+	}
+	if e.Field != "" {
+		msg = e.Field + ": " + msg
+	}
+	return msg
+}
+
+// Unwrap returns the local cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error with the same Code, so that the
+// sentinels below match any error of their class.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	if !errors.As(target, &t) {
+		return false
+	}
+	return t.Code == e.Code && t.Message == "" && t.Field == ""
+}
+
+// Sentinels for errors.Is. They carry only a Code.
+var (
+	ErrNotFound     = &Error{Code: CodeNotFound}
+	ErrConflict     = &Error{Code: CodeConflict}
+	ErrCapacity     = &Error{Code: CodeCapacity}
+	ErrUnavailable  = &Error{Code: CodeUnavailable}
+	ErrInvalid      = &Error{Code: CodeInvalid}
+	ErrPermission   = &Error{Code: CodePermission}
+	ErrPrecondition = &Error{Code: CodePrecondition}
+	ErrInternal     = &Error{Code: CodeInternal}
+)
+
+// ErrPluginShutdown is returned (wrapped in a CodeUnavailable error) when a
+// call cannot complete because the plugin process has exited.
+var ErrPluginShutdown = errors.New("plugin has shut down")
+
+// Errorf builds an *Error of the given code with a formatted message. A %w verb
+// in format keeps the cause for errors.Is/As on this side of the wire.
+func Errorf(code Code, format string, args ...any) *Error {
+	wrapped := fmt.Errorf(format, args...)
+	return &Error{Code: code, Message: wrapped.Error(), Err: errors.Unwrap(wrapped)}
+}
+
+// Invalid builds a CodeInvalid error naming the offending field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Code: CodeInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// CodeOf returns the Code of err, CodeInternal for an untyped error and "" for
+// nil.
+func CodeOf(err error) Code {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}

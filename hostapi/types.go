@@ -1,0 +1,393 @@
+package hostapi
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// ServiceStatus is the panel's lifecycle state of a service.
+type ServiceStatus string
+
+// Service states, as Paymenter names them.
+const (
+	ServicePending   ServiceStatus = "pending"
+	ServiceActive    ServiceStatus = "active"
+	ServiceSuspended ServiceStatus = "suspended"
+	ServiceCancelled ServiceStatus = "cancelled"
+)
+
+// PlanType says whether a plan bills once, never or every cycle.
+type PlanType string
+
+// Plan types, as Paymenter names them.
+const (
+	PlanFree      PlanType = "free"
+	PlanOneTime   PlanType = "one-time"
+	PlanRecurring PlanType = "recurring"
+)
+
+// BillingUnit is the unit of a billing cycle.
+type BillingUnit string
+
+// Billing units, as Paymenter names them.
+const (
+	UnitHour  BillingUnit = "hour"
+	UnitDay   BillingUnit = "day"
+	UnitWeek  BillingUnit = "week"
+	UnitMonth BillingUnit = "month"
+	UnitYear  BillingUnit = "year"
+)
+
+// Cycle is a billing cycle: Period units of Unit (3 month = quarterly).
+type Cycle struct {
+	Type   PlanType
+	Period int
+	Unit   BillingUnit
+}
+
+func (c Cycle) String() string {
+	if c.Type != PlanRecurring {
+		return string(c.Type)
+	}
+	return fmt.Sprintf("%d %s", c.Period, c.Unit)
+}
+
+// Service is a client's subscription as the panel stores it.
+type Service struct {
+	ID        uint64
+	UserID    uint64
+	ProductID uint64
+	// ProductName is the product's display name.
+	ProductName string
+	PlanID      uint64
+	Status      ServiceStatus
+	Currency    string
+	Quantity    int
+	// Price is the recurring per-unit price the next renewal charges,
+	// exclusive tax included where the panel adds it.
+	Price decimal.Decimal
+	Cycle Cycle
+	// ExpiresAt is the end of the current cycle, a wall-clock time in the
+	// panel's timezone (the panel stores naive local times). Zero when unset.
+	ExpiresAt time.Time
+	Label     string
+	CreatedAt time.Time
+}
+
+// User is a panel customer.
+type User struct {
+	ID        uint64
+	Email     string
+	FirstName string
+	LastName  string
+}
+
+// InvoiceStatus is the panel's state of an invoice.
+type InvoiceStatus string
+
+// Invoice states, as Paymenter names them.
+const (
+	InvoicePending   InvoiceStatus = "pending"
+	InvoicePaid      InvoiceStatus = "paid"
+	InvoiceCancelled InvoiceStatus = "cancelled"
+)
+
+// Invoice is a panel invoice with its items.
+type Invoice struct {
+	ID     uint64
+	Number string
+	Status InvoiceStatus
+	UserID uint64
+	// Currency is the ISO code the amounts are in.
+	Currency string
+	DueAt    time.Time
+	Items    []InvoiceItem
+	// Total is the sum of price x quantity over the items.
+	Total decimal.Decimal
+	// Paid is the sum of the succeeded transactions.
+	Paid decimal.Decimal
+	// PayURL is where the client pays it on the panel.
+	PayURL    string
+	CreatedAt time.Time
+}
+
+// InvoiceItem is one line of an invoice. ReferenceType/ReferenceID say what
+// paying the line does on the panel; upsell writes its own reference type so
+// the panel never mistakes an add-on for a renewal.
+type InvoiceItem struct {
+	ID            uint64
+	Description   string
+	Price         decimal.Decimal
+	Quantity      int
+	ReferenceType string
+	ReferenceID   uint64
+}
+
+// NewInvoice is what a module asks the host to create on the panel.
+type NewInvoice struct {
+	UserID   uint64
+	Currency string
+	DueAt    time.Time
+	Items    []InvoiceItem
+}
+
+// PriceChange is a compare-and-set of a service's recurring price: it applies
+// only if the stored price still equals From.
+type PriceChange struct {
+	ServiceID uint64
+	From      decimal.Decimal
+	To        decimal.Decimal
+	Reason    string
+}
+
+// PriceChanged reports what a PriceChange did.
+type PriceChanged struct {
+	ServiceID uint64
+	From, To  decimal.Decimal
+	// RenewalInvoiceID is the unpaid renewal invoice whose item was rewritten
+	// to the new price, or 0 when there was none.
+	RenewalInvoiceID uint64
+}
+
+// PanelSettings are the panel-wide facts a module needs for pricing.
+type PanelSettings struct {
+	// Panel names the billing panel ("paymenter").
+	Panel string
+	// Timezone is the IANA zone the panel counts days in.
+	Timezone        string
+	DefaultCurrency string
+	// TaxEnabled and TaxType ("inclusive"/"exclusive") mirror the panel.
+	TaxEnabled bool
+	TaxType    string
+	// BaseURL is the panel's public URL (for pay links).
+	BaseURL string
+}
+
+// Location returns the panel's timezone, UTC when unset or unknown.
+func (s PanelSettings) Location() *time.Location {
+	if loc, err := time.LoadLocation(s.Timezone); err == nil && s.Timezone != "" {
+		return loc
+	}
+	return time.UTC
+}
+
+// Resource names a provisionable quantity. Resources are integers in the
+// unit their name says.
+type Resource string
+
+// The resources upsell knows. Adapters declare which they support.
+const (
+	MemoryMiB  Resource = "memory_mib"
+	SwapMiB    Resource = "swap_mib"
+	DiskMiB    Resource = "disk_mib"
+	IOWeight   Resource = "io_weight"
+	CPUPercent Resource = "cpu_percent"
+	// Databases is the database feature limit; Unlimited means no limit.
+	Databases Resource = "databases"
+	Backups   Resource = "backups"
+	// Ports is the number of network allocations attached to the server,
+	// the primary included.
+	Ports Resource = "ports"
+	// CPUCores and TrafficGB are for VPS-style adapters.
+	CPUCores  Resource = "cpu_cores"
+	TrafficGB Resource = "traffic_gb"
+)
+
+// Unlimited is the value of a resource without a limit.
+const Unlimited int64 = -1
+
+// Limits is a full picture of a server's resources.
+type Limits map[Resource]int64
+
+// Target is an absolute desired state: each resource listed is set to the
+// value given, resources not listed are left as they are.
+type Target map[Resource]int64
+
+// Clone returns an independent copy.
+func (l Limits) Clone() Limits {
+	out := make(Limits, len(l))
+	for k, v := range l {
+		out[k] = v
+	}
+	return out
+}
+
+// Satisfies reports whether every resource of t has its target value in l.
+func (l Limits) Satisfies(t Target) bool {
+	for k, v := range t {
+		if got, ok := l[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// ServerRef says which server an adapter acts on and how to reach its panel.
+type ServerRef struct {
+	// ServiceID is the billing panel's service id; provisioning panels find
+	// the server by it (Pterodactyl's external_id).
+	ServiceID uint64
+	// ServerID is an explicit server id where the binding stores one.
+	ServerID string
+	// Endpoint is the provisioning panel's base URL.
+	Endpoint string
+	// Secret is the API key. It never appears in logs or errors.
+	Secret string
+	// Options holds adapter-specific settings (e.g. "flavor": "pelican").
+	Options map[string]string
+}
+
+// String redacts the secret so a ServerRef can be logged safely.
+func (r ServerRef) String() string {
+	return fmt.Sprintf("service %d server %q at %s", r.ServiceID, r.ServerID, r.Endpoint)
+}
+
+// Applied reports what an adapter's Apply did.
+type Applied struct {
+	Before Limits
+	// After is the state read back from the provisioning panel.
+	After Limits
+	// Changed is false when the target was already in place (a no-op).
+	Changed bool
+}
+
+// AuditEntry is one line of the purchase and operations log.
+type AuditEntry struct {
+	ID uint64
+	// Plugin is stamped by the host from the calling plugin's identity.
+	Plugin    string
+	Action    string
+	ServiceID uint64
+	UserID    uint64
+	// Subject is a free reference such as "order:42".
+	Subject string
+	Message string
+	// Data is a JSON document with details (limits before and after...).
+	Data      []byte
+	CreatedAt time.Time
+}
+
+// PrincipalKind says who made an HTTP request.
+type PrincipalKind string
+
+// Principal kinds.
+const (
+	Anonymous PrincipalKind = "anonymous"
+	// Client: a panel customer holding a signed link bound to UserID and
+	// ServiceID.
+	Client PrincipalKind = "client"
+	// Admin: a holder of the admin token.
+	Admin PrincipalKind = "admin"
+)
+
+// Principal is the authenticated caller of an HTTP request, as verified by
+// the host. Modules trust it and never see tokens or links.
+type Principal struct {
+	Kind      PrincipalKind
+	UserID    uint64
+	ServiceID uint64
+}
+
+// Access says who may call a module route.
+type Access string
+
+// Route access levels.
+const (
+	AccessPublic Access = "public"
+	AccessClient Access = "client"
+	AccessAdmin  Access = "admin"
+)
+
+// Route is an HTTP route a module serves under /m/<module>/.
+type Route struct {
+	Method string
+	// Path is relative to the module's prefix; a trailing "/" matches a
+	// subtree.
+	Path   string
+	Access Access
+}
+
+// HTTPRequest is an HTTP request the host forwards to a module after
+// authenticating it.
+type HTTPRequest struct {
+	Method string
+	// Path is relative to the module's prefix.
+	Path      string
+	Query     map[string][]string
+	Header    map[string][]string
+	Body      []byte
+	Principal Principal
+	RequestID string
+}
+
+// HTTPResponse is a module's answer.
+type HTTPResponse struct {
+	Status int
+	Header map[string][]string
+	Body   []byte
+}
+
+// EventKind names a panel event.
+type EventKind string
+
+// InvoicePaidEvent: a panel invoice became paid.
+const InvoicePaidEvent EventKind = "invoice.paid"
+
+// Event is a panel event the host delivers to modules (at least once: a
+// module must be idempotent).
+type Event struct {
+	ID        uint64
+	Kind      EventKind
+	Panel     string
+	InvoiceID uint64
+	Attempt   int
+	CreatedAt time.Time
+}
+
+// EventResult says what a module did with an event.
+type EventResult struct {
+	// Handled is false when the event is not the module's business.
+	Handled bool
+	Message string
+}
+
+// Migration is one forward SQL migration of a module. The host applies them
+// in Version order and tracks them per module.
+type Migration struct {
+	Version int64
+	Name    string
+	SQL     string
+}
+
+// PluginKind is a module or an adapter.
+type PluginKind string
+
+// Plugin kinds.
+const (
+	KindModule  PluginKind = "module"
+	KindAdapter PluginKind = "adapter"
+)
+
+// ModuleInfo describes a module to the host.
+type ModuleInfo struct {
+	Name    string
+	Version string
+	// TablePrefix is the prefix of every table the module owns, e.g.
+	// "ext_micro_upsell_"; the host's Store refuses other tables.
+	TablePrefix string
+	Routes      []Route
+	Events      []EventKind
+	Migrations  []Migration
+}
+
+// AdapterInfo describes an adapter to the host.
+type AdapterInfo struct {
+	Name    string
+	Version string
+	// Panels lists the panel server extensions it serves, e.g.
+	// "Pterodactyl", "Pelican".
+	Panels    []string
+	Resources []Resource
+}
