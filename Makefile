@@ -1,0 +1,42 @@
+# upsell: build, test and regenerate the plugin contract.
+GO      ?= go
+BIN     ?= bin
+MODULE  := github.com/upsell-io/upsell
+PROTOS  := $(wildcard hostapi/proto/upsell/hostapi/v1/*.proto)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X $(MODULE)/internal/buildinfo.Version=$(VERSION)
+
+.PHONY: build test proto proto-check vet bench demo
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/upsell ./cmd/upsell
+
+# The README's test command. Runs against MariaDB when UPSELL_TEST_MYSQL_DSN is
+# set (.ci/run sets it), else on the embedded engine.
+test: vet
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); echo "gofmt needed"; exit 1)
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+demo:
+	$(GO) run ./cmd/upsell demo
+
+# Regenerate the contract's Go code with Debian's protoc and the protoc-gen-go
+# plugins pinned as go.mod tools.
+proto:
+	mkdir -p .bin
+	$(GO) build -o .bin/ google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+	protoc -I hostapi/proto \
+	  --plugin=protoc-gen-go=.bin/protoc-gen-go --plugin=protoc-gen-go-grpc=.bin/protoc-gen-go-grpc \
+	  --go_out=. --go_opt=module=$(MODULE) \
+	  --go-grpc_out=. --go-grpc_opt=module=$(MODULE) \
+	  $(PROTOS)
+
+# Fails when the committed generated code differs from what `make proto` makes.
+proto-check: proto
+	git diff --exit-code -- hostapi/internal/upsellv1

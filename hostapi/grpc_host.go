@@ -1,0 +1,404 @@
+package hostapi
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+
+	pb "github.com/upsell-io/upsell/hostapi/internal/upsellv1"
+)
+
+// RegisterHostServer serves h's host API on s. The host calls it once per
+// plugin instance on that plugin's brokered server.
+func RegisterHostServer(s *grpc.Server, h Host) {
+	pb.RegisterPanelServer(s, &panelServer{impl: h.Panel})
+	pb.RegisterProvisionServer(s, &provisionServer{impl: h.Provision})
+	pb.RegisterAuditServer(s, &auditServer{impl: h.Audit})
+	pb.RegisterStoreServer(s, &storeServer{impl: h.Store})
+}
+
+// NewHostClient returns the host API over conn. Plugins get it from
+// Configure; the connection is dialled once and kept for the plugin's life.
+func NewHostClient(conn grpc.ClientConnInterface) Host {
+	return Host{
+		Panel:     &panelClient{c: pb.NewPanelClient(conn)},
+		Provision: &provisionClient{c: pb.NewProvisionClient(conn)},
+		Audit:     &auditClient{c: pb.NewAuditClient(conn)},
+		Store:     &storeClient{c: pb.NewStoreClient(conn)},
+	}
+}
+
+func unavailable(what string) error {
+	return &Error{Code: CodeUnavailable, Message: what + " is not offered by this host"}
+}
+
+// ---- Panel ----
+
+type panelServer struct {
+	pb.UnimplementedPanelServer
+	impl Panel
+}
+
+func (s *panelServer) Settings(ctx context.Context, _ *pb.Empty) (*pb.PanelSettings, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	out, err := s.impl.Settings(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return settingsToWire(out), nil
+}
+
+func (s *panelServer) GetService(ctx context.Context, r *pb.IDRequest) (*pb.Service, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	out, err := s.impl.Service(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return serviceToWire(out), nil
+}
+
+func (s *panelServer) GetUser(ctx context.Context, r *pb.IDRequest) (*pb.User, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	out, err := s.impl.User(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return userToWire(out), nil
+}
+
+func (s *panelServer) GetInvoice(ctx context.Context, r *pb.IDRequest) (*pb.Invoice, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	out, err := s.impl.Invoice(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return invoiceToWire(out), nil
+}
+
+func (s *panelServer) CreateInvoice(ctx context.Context, r *pb.CreateInvoiceRequest) (*pb.Invoice, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	items, err := itemsFromWire(r.GetItems())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out, err := s.impl.CreateInvoice(ctx, TxID(r.GetTx()), NewInvoice{
+		UserID: r.GetUserId(), Currency: r.GetCurrency(), DueAt: timeFromWire(r.GetDueAt()), Items: items,
+	})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return invoiceToWire(out), nil
+}
+
+func (s *panelServer) UpdateRecurringPrice(ctx context.Context, r *pb.PriceChangeRequest) (*pb.PriceChangeResponse, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	from, err := decFromWire("from", r.GetFrom())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	to, err := decFromWire("to", r.GetTo())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out, err := s.impl.UpdateRecurringPrice(ctx, TxID(r.GetTx()), PriceChange{ServiceID: r.GetServiceId(), From: from, To: to, Reason: r.GetReason()})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.PriceChangeResponse{ServiceId: out.ServiceID, From: decToWire(out.From), To: decToWire(out.To), RenewalInvoiceId: out.RenewalInvoiceID}, nil
+}
+
+type panelClient struct{ c pb.PanelClient }
+
+func (p *panelClient) Settings(ctx context.Context) (PanelSettings, error) {
+	out, err := p.c.Settings(ctx, &pb.Empty{}, callOptions()...)
+	if err != nil {
+		return PanelSettings{}, fromStatus(ctx, nil, err)
+	}
+	return settingsFromWire(out), nil
+}
+
+func (p *panelClient) Service(ctx context.Context, id uint64) (Service, error) {
+	out, err := p.c.GetService(ctx, &pb.IDRequest{Id: id}, callOptions()...)
+	if err != nil {
+		return Service{}, fromStatus(ctx, nil, err)
+	}
+	return serviceFromWire(out)
+}
+
+func (p *panelClient) User(ctx context.Context, id uint64) (User, error) {
+	out, err := p.c.GetUser(ctx, &pb.IDRequest{Id: id}, callOptions()...)
+	if err != nil {
+		return User{}, fromStatus(ctx, nil, err)
+	}
+	return userFromWire(out), nil
+}
+
+func (p *panelClient) Invoice(ctx context.Context, id uint64) (Invoice, error) {
+	out, err := p.c.GetInvoice(ctx, &pb.IDRequest{Id: id}, callOptions()...)
+	if err != nil {
+		return Invoice{}, fromStatus(ctx, nil, err)
+	}
+	return invoiceFromWire(out)
+}
+
+func (p *panelClient) CreateInvoice(ctx context.Context, tx TxID, inv NewInvoice) (Invoice, error) {
+	out, err := p.c.CreateInvoice(ctx, &pb.CreateInvoiceRequest{
+		Tx: string(tx), UserId: inv.UserID, Currency: inv.Currency, DueAt: timeToWire(inv.DueAt), Items: itemsToWire(inv.Items),
+	}, callOptions()...)
+	if err != nil {
+		return Invoice{}, fromStatus(ctx, nil, err)
+	}
+	return invoiceFromWire(out)
+}
+
+func (p *panelClient) UpdateRecurringPrice(ctx context.Context, tx TxID, ch PriceChange) (PriceChanged, error) {
+	out, err := p.c.UpdateRecurringPrice(ctx, &pb.PriceChangeRequest{
+		Tx: string(tx), ServiceId: ch.ServiceID, From: decToWire(ch.From), To: decToWire(ch.To), Reason: ch.Reason,
+	}, callOptions()...)
+	if err != nil {
+		return PriceChanged{}, fromStatus(ctx, nil, err)
+	}
+	from, err := decFromWire("from", out.GetFrom())
+	if err != nil {
+		return PriceChanged{}, err
+	}
+	to, err := decFromWire("to", out.GetTo())
+	if err != nil {
+		return PriceChanged{}, err
+	}
+	return PriceChanged{ServiceID: out.GetServiceId(), From: from, To: to, RenewalInvoiceID: out.GetRenewalInvoiceId()}, nil
+}
+
+// ---- Provision ----
+
+type provisionServer struct {
+	pb.UnimplementedProvisionServer
+	impl Provision
+}
+
+func (s *provisionServer) Read(ctx context.Context, r *pb.IDRequest) (*pb.Limits, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("provisioning"))
+	}
+	out, err := s.impl.Read(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return limitsToWire(out), nil
+}
+
+func (s *provisionServer) Apply(ctx context.Context, r *pb.ServiceTargetRequest) (*pb.Applied, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("provisioning"))
+	}
+	out, err := s.impl.Apply(ctx, r.GetServiceId(), limitsFromWire(r.GetTarget()))
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return appliedToWire(out), nil
+}
+
+func (s *provisionServer) CheckCapacity(ctx context.Context, r *pb.ServiceTargetRequest) (*pb.Empty, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("provisioning"))
+	}
+	if err := s.impl.CheckCapacity(ctx, r.GetServiceId(), limitsFromWire(r.GetTarget())); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.Empty{}, nil
+}
+
+type provisionClient struct{ c pb.ProvisionClient }
+
+func (p *provisionClient) Read(ctx context.Context, serviceID uint64) (Limits, error) {
+	out, err := p.c.Read(ctx, &pb.IDRequest{Id: serviceID}, callOptions()...)
+	if err != nil {
+		return nil, fromStatus(ctx, nil, err)
+	}
+	return limitsFromWire(out), nil
+}
+
+func (p *provisionClient) Apply(ctx context.Context, serviceID uint64, target Target) (Applied, error) {
+	out, err := p.c.Apply(ctx, &pb.ServiceTargetRequest{ServiceId: serviceID, Target: limitsToWire(target)}, callOptions()...)
+	if err != nil {
+		return Applied{}, fromStatus(ctx, nil, err)
+	}
+	return appliedFromWire(out), nil
+}
+
+func (p *provisionClient) CheckCapacity(ctx context.Context, serviceID uint64, target Target) error {
+	_, err := p.c.CheckCapacity(ctx, &pb.ServiceTargetRequest{ServiceId: serviceID, Target: limitsToWire(target)}, callOptions()...)
+	return fromStatus(ctx, nil, err)
+}
+
+// ---- Audit ----
+
+type auditServer struct {
+	pb.UnimplementedAuditServer
+	impl Audit
+}
+
+func (s *auditServer) Write(ctx context.Context, r *pb.AuditEntry) (*pb.AuditWritten, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("audit"))
+	}
+	tx, e := auditFromWire(r)
+	id, err := s.impl.Write(ctx, tx, e)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.AuditWritten{Id: id}, nil
+}
+
+type auditClient struct{ c pb.AuditClient }
+
+func (a *auditClient) Write(ctx context.Context, tx TxID, e AuditEntry) (uint64, error) {
+	out, err := a.c.Write(ctx, auditToWire(tx, e), callOptions()...)
+	if err != nil {
+		return 0, fromStatus(ctx, nil, err)
+	}
+	return out.GetId(), nil
+}
+
+// ---- Store ----
+
+type storeServer struct {
+	pb.UnimplementedStoreServer
+	impl Store
+}
+
+func (s *storeServer) Begin(ctx context.Context, _ *pb.Empty) (*pb.TxStarted, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("store"))
+	}
+	tx, err := s.impl.Begin(ctx)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.TxStarted{Tx: string(tx.ID())}, nil
+}
+
+// TxResolver is implemented by a Store that can find an open transaction by
+// id; the host's Store does, so Commit and Rollback can cross the wire.
+type TxResolver interface {
+	Tx(id TxID) (Tx, error)
+}
+
+func (s *storeServer) resolve(id string) (Tx, error) {
+	r, ok := s.impl.(TxResolver)
+	if !ok {
+		return nil, unavailable("transactions")
+	}
+	return r.Tx(TxID(id))
+}
+
+func (s *storeServer) Commit(ctx context.Context, r *pb.TxRequest) (*pb.Empty, error) {
+	tx, err := s.resolve(r.GetTx())
+	if err == nil {
+		err = tx.Commit(ctx)
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.Empty{}, nil
+}
+
+func (s *storeServer) Rollback(ctx context.Context, r *pb.TxRequest) (*pb.Empty, error) {
+	tx, err := s.resolve(r.GetTx())
+	if err == nil {
+		err = tx.Rollback(ctx)
+	}
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.Empty{}, nil
+}
+
+func (s *storeServer) Query(ctx context.Context, r *pb.SQLRequest) (*pb.SQLRows, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("store"))
+	}
+	rows, err := s.impl.Query(ctx, TxID(r.GetTx()), r.GetQuery(), sqlArgsFromWire(r.GetArgs())...)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out, err := rowsToWire(rows)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return out, nil
+}
+
+func (s *storeServer) Exec(ctx context.Context, r *pb.SQLRequest) (*pb.SQLExecResult, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("store"))
+	}
+	res, err := s.impl.Exec(ctx, TxID(r.GetTx()), r.GetQuery(), sqlArgsFromWire(r.GetArgs())...)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.SQLExecResult{RowsAffected: res.RowsAffected, LastInsertId: res.LastInsertID}, nil
+}
+
+type storeClient struct{ c pb.StoreClient }
+
+type remoteTx struct {
+	id TxID
+	c  pb.StoreClient
+}
+
+func (t *remoteTx) ID() TxID { return t.id }
+
+func (t *remoteTx) Commit(ctx context.Context) error {
+	_, err := t.c.Commit(ctx, &pb.TxRequest{Tx: string(t.id)}, callOptions()...)
+	return fromStatus(ctx, nil, err)
+}
+
+func (t *remoteTx) Rollback(ctx context.Context) error {
+	_, err := t.c.Rollback(ctx, &pb.TxRequest{Tx: string(t.id)}, callOptions()...)
+	return fromStatus(ctx, nil, err)
+}
+
+func (s *storeClient) Begin(ctx context.Context) (Tx, error) {
+	out, err := s.c.Begin(ctx, &pb.Empty{}, callOptions()...)
+	if err != nil {
+		return nil, fromStatus(ctx, nil, err)
+	}
+	return &remoteTx{id: TxID(out.GetTx()), c: s.c}, nil
+}
+
+func (s *storeClient) Query(ctx context.Context, tx TxID, query string, args ...any) (*Rows, error) {
+	wargs, err := sqlArgsToWire(args)
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.c.Query(ctx, &pb.SQLRequest{Tx: string(tx), Query: query, Args: wargs}, callOptions()...)
+	if err != nil {
+		return nil, fromStatus(ctx, nil, err)
+	}
+	return rowsFromWire(out), nil
+}
+
+func (s *storeClient) Exec(ctx context.Context, tx TxID, query string, args ...any) (ExecResult, error) {
+	wargs, err := sqlArgsToWire(args)
+	if err != nil {
+		return ExecResult{}, err
+	}
+	out, err := s.c.Exec(ctx, &pb.SQLRequest{Tx: string(tx), Query: query, Args: wargs}, callOptions()...)
+	if err != nil {
+		return ExecResult{}, fromStatus(ctx, nil, err)
+	}
+	return ExecResult{RowsAffected: out.GetRowsAffected(), LastInsertID: out.GetLastInsertId()}, nil
+}
