@@ -18,7 +18,7 @@ func TestServiceRoundTrip(t *testing.T) {
 			ExpiresAt: time.Date(2026, 12, 1, 0, 0, 0, 0, berlin), Label: "srv",
 			CreatedAt: time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC),
 		},
-		"no expiry, one-time": {ID: 1, Cycle: Cycle{Type: PlanOneTime}, Price: decimal.Zero, Status: ServicePending},
+		"no expiry, one-time":    {ID: 1, Cycle: Cycle{Type: PlanOneTime}, Price: decimal.Zero, Status: ServicePending},
 		"price with many digits": {ID: 2, Price: decimal.RequireFromString("1234567890123.45")},
 	}
 	for name, in := range tests {

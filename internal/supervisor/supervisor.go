@@ -94,7 +94,9 @@ type Options struct {
 	Logger         hclog.Logger
 	// HostFor builds the host API the named plugin gets: one per plugin
 	// instance, scoped to it (tablePrefix is a module's declared prefix).
-	HostFor func(name string, kind hostapi.PluginKind, tablePrefix string) hostapi.Host
+	// release is called when that instance exits (to roll back what it left
+	// open).
+	HostFor func(name string, kind hostapi.PluginKind, tablePrefix string) (host hostapi.Host, release func())
 	// OnState is told about every state change (metrics, logs).
 	OnState func(Status)
 }
@@ -119,7 +121,7 @@ func (o *Options) defaults() {
 		o.Logger = hclog.NewNullLogger()
 	}
 	if o.HostFor == nil {
-		o.HostFor = func(string, hostapi.PluginKind, string) hostapi.Host { return hostapi.Host{} }
+		o.HostFor = func(string, hostapi.PluginKind, string) (hostapi.Host, func()) { return hostapi.Host{}, func() {} }
 	}
 }
 
@@ -152,6 +154,7 @@ type instance struct {
 	module   *hostapi.ModuleClient
 	adapter  *hostapi.AdapterClient
 	info     any
+	release  func()
 	failures []time.Time
 	ready    chan struct{} // closed after the first start attempt
 }
@@ -375,7 +378,7 @@ func (s *Supervisor) launch(inst *instance) error {
 		if info.Name != spec.Name {
 			return fmt.Errorf("plugin registered as %q describes itself as %q", spec.Name, info.Name)
 		}
-		if err := c.Configure(ctx, s.opts.HostFor(spec.Name, spec.Kind, info.TablePrefix), spec.Settings); err != nil {
+		if err := c.Configure(ctx, s.hostFor(inst, info.TablePrefix), spec.Settings); err != nil {
 			return fmt.Errorf("configure module %s: %w", spec.Name, err)
 		}
 		inst.mu.Lock()
@@ -389,7 +392,7 @@ func (s *Supervisor) launch(inst *instance) error {
 		if info.Name != spec.Name {
 			return fmt.Errorf("plugin registered as %q describes itself as %q", spec.Name, info.Name)
 		}
-		if err := c.Configure(ctx, s.opts.HostFor(spec.Name, spec.Kind, ""), spec.Settings); err != nil {
+		if err := c.Configure(ctx, s.hostFor(inst, ""), spec.Settings); err != nil {
 			return fmt.Errorf("configure adapter %s: %w", spec.Name, err)
 		}
 		inst.mu.Lock()
@@ -404,6 +407,14 @@ func (s *Supervisor) launch(inst *instance) error {
 	}
 	inst.mu.Unlock()
 	return nil
+}
+
+func (s *Supervisor) hostFor(inst *instance, prefix string) hostapi.Host {
+	h, release := s.opts.HostFor(inst.spec.Name, inst.spec.Kind, prefix)
+	inst.mu.Lock()
+	inst.release = release
+	inst.mu.Unlock()
+	return h
 }
 
 // ClientConfig is the go-plugin client configuration the host uses for a
@@ -474,11 +485,14 @@ func (s *Supervisor) wait(inst *instance) error {
 
 func (s *Supervisor) kill(inst *instance) {
 	inst.mu.Lock()
-	client := inst.client
-	inst.client, inst.module, inst.adapter = nil, nil, nil
+	client, release := inst.client, inst.release
+	inst.client, inst.module, inst.adapter, inst.release = nil, nil, nil, nil
 	inst.mu.Unlock()
 	if client != nil {
 		client.Kill()
+	}
+	if release != nil {
+		release()
 	}
 }
 
