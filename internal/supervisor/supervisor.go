@@ -581,3 +581,35 @@ func (s *Supervisor) Statuses() []Status {
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
+
+// DescribeModule starts the module once, asks for its description (name,
+// routes, migrations) without configuring it, and stops it. `upsell migrate`
+// uses it: migrations must run before a module is configured.
+func DescribeModule(ctx context.Context, opts Options, spec Spec) (hostapi.ModuleInfo, error) {
+	opts.defaults()
+	s := &Supervisor{opts: opts}
+	if err := s.validate(spec); err != nil {
+		return hostapi.ModuleInfo{}, err
+	}
+	cfg, err := s.clientConfig(spec)
+	if err != nil {
+		return hostapi.ModuleInfo{}, err
+	}
+	client := plugin.NewClient(cfg)
+	defer client.Kill()
+	rpc, err := client.Client()
+	if err != nil {
+		return hostapi.ModuleInfo{}, fmt.Errorf("start plugin %s: %w", spec.Name, err)
+	}
+	raw, err := rpc.Dispense(hostapi.ModulePluginName)
+	if err != nil {
+		return hostapi.ModuleInfo{}, fmt.Errorf("dispense plugin %s: %w", spec.Name, err)
+	}
+	m, ok := raw.(*hostapi.ModuleClient)
+	if !ok {
+		return hostapi.ModuleInfo{}, fmt.Errorf("plugin %s is not a module", spec.Name)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer cancel()
+	return m.Describe(ctx)
+}

@@ -1,0 +1,128 @@
+package paymenter
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/upsell-io/upsell/hostapi"
+)
+
+// Defaults Paymenter applies when a global setting has no row.
+const (
+	defaultTimezone      = "UTC"
+	defaultNumberFormat  = "INV-{number}"
+	defaultNumberPadding = 1
+)
+
+// panelSettings are the global settings the binding uses, parsed.
+type panelSettings struct {
+	timezone        string
+	location        *time.Location
+	defaultCurrency string
+	taxEnabled      bool
+	taxType         string
+	numberPadding   int
+	numberFormat    string
+	proforma        bool
+}
+
+// Settings returns the panel-wide settings (global rows: settingable_type IS
+// NULL).
+func (b *Binding) Settings(ctx context.Context) (hostapi.PanelSettings, error) {
+	s, err := b.readSettings(ctx, nil)
+	if err != nil {
+		return hostapi.PanelSettings{}, err
+	}
+	return hostapi.PanelSettings{
+		Panel:           "paymenter",
+		Timezone:        s.timezone,
+		DefaultCurrency: s.defaultCurrency,
+		TaxEnabled:      s.taxEnabled,
+		TaxType:         s.taxType,
+		BaseURL:         b.baseURL,
+	}, nil
+}
+
+// readSettings reads the global settings, in tx when one is given.
+func (b *Binding) readSettings(ctx context.Context, tx *sqlx.Tx) (panelSettings, error) {
+	stmt := b.stmts.globalSettings
+	if tx != nil {
+		stmt = tx.StmtxContext(ctx, stmt)
+	}
+	var rows []settingRow
+	if err := stmt.SelectContext(ctx, &rows, stringArgs(globalSettingKeys)...); err != nil {
+		return panelSettings{}, mapDBError(fmt.Errorf("paymenter: read settings: %w", err))
+	}
+	// Rows come in id order; a later duplicate wins, as in Paymenter.
+	values := make(map[string]string, len(rows))
+	for _, r := range rows {
+		v, err := b.settingValue(r, "global")
+		if err != nil {
+			return panelSettings{}, err
+		}
+		values[r.Key] = v
+	}
+	s := panelSettings{
+		timezone:        valueOr(values, "timezone", defaultTimezone),
+		defaultCurrency: values["default_currency"],
+		taxEnabled:      phpBool(values["tax_enabled"]),
+		taxType:         values["tax_type"],
+		numberFormat:    valueOr(values, "invoice_number_format", defaultNumberFormat),
+		numberPadding:   defaultNumberPadding,
+		proforma:        phpBool(values["invoice_proforma"]),
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(values["invoice_number_padding"])); err == nil && n > 0 {
+		s.numberPadding = n
+	}
+	s.location = b.location(s.timezone)
+	return s, nil
+}
+
+// settingValue returns a setting's value, decrypting it when encrypted = 1.
+// scope names the settings' owner in errors ("global", "server 3").
+func (b *Binding) settingValue(r settingRow, scope string) (string, error) {
+	if !r.Encrypted {
+		return r.Value.String, nil
+	}
+	if b.appKey.IsZero() {
+		return "", hostapi.Errorf(hostapi.CodePrecondition,
+			"paymenter: %s setting %q is encrypted and no APP_KEY is configured", scope, r.Key)
+	}
+	plain, err := b.appKey.DecryptString(r.Value.String)
+	if err != nil {
+		// laravelcrypt errors carry neither the key nor the value.
+		return "", hostapi.Errorf(hostapi.CodePrecondition,
+			"paymenter: decrypt %s setting %q (is APP_KEY the panel's?): %w", scope, r.Key, err)
+	}
+	return plain, nil
+}
+
+// phpBool reads a boolean setting the way PHP casts the stored string:
+// "", "0" and "false"-like values are false.
+func phpBool(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "on", "yes":
+		return true
+	}
+	return false
+}
+
+func valueOr(values map[string]string, key, fallback string) string {
+	if v := strings.TrimSpace(values[key]); v != "" {
+		return v
+	}
+	return fallback
+}
+
+func stringArgs(ss []string) []any {
+	args := make([]any, len(ss))
+	for i, s := range ss {
+		args[i] = s
+	}
+	return args
+}

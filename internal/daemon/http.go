@@ -1,0 +1,173 @@
+package daemon
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/internal/auth"
+	"github.com/upsell-io/upsell/internal/httpserver"
+)
+
+// maxBodyBytes bounds request bodies forwarded to modules.
+const maxBodyBytes = 1 << 20
+
+// Mount adds the daemon's routes to srv: module routes under /m/{module}/
+// and the admin plugin status.
+func (d *Daemon) Mount(srv *httpserver.Server) {
+	srv.Handle("/m/{module}/{path...}", http.HandlerFunc(d.serveModule))
+	srv.Handle("GET /api/v1/admin/plugins", d.admin(http.HandlerFunc(d.servePlugins)))
+}
+
+// Ready reports the plugins' health for /readyz.
+func (d *Daemon) Ready() []httpserver.CheckResult {
+	var out []httpserver.CheckResult
+	for _, st := range d.Supervisor.Statuses() {
+		ok := st.State == "running"
+		detail := string(st.State)
+		if st.LastError != "" && !ok {
+			detail += ": " + st.LastError
+		}
+		out = append(out, httpserver.CheckResult{Name: "plugin " + st.Name, OK: ok, Detail: detail})
+	}
+	return out
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+func (d *Daemon) admin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !auth.AdminToken(r.Header.Get("Authorization"), d.Config.Security.AdminToken.Reveal()) {
+			writeError(w, http.StatusUnauthorized, "unauthorized", "admin token required")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (d *Daemon) servePlugins(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"plugins": d.Supervisor.Statuses()})
+}
+
+// principal authenticates a request for a route's access level.
+func (d *Daemon) principal(r *http.Request, access hostapi.Access) (hostapi.Principal, bool) {
+	switch access {
+	case hostapi.AccessPublic:
+		return hostapi.Principal{Kind: hostapi.Anonymous}, true
+	case hostapi.AccessAdmin:
+		if auth.AdminToken(r.Header.Get("Authorization"), d.Config.Security.AdminToken.Reveal()) {
+			return hostapi.Principal{Kind: hostapi.Admin}, true
+		}
+	case hostapi.AccessClient:
+		token := r.Header.Get("X-Upsell-Link")
+		if token == "" {
+			token = r.URL.Query().Get("link")
+		}
+		l, err := auth.VerifyLink([]byte(d.Config.Security.LinkSecret.Reveal()), token, time.Now())
+		if err == nil {
+			return hostapi.Principal{Kind: hostapi.Client, UserID: l.UserID, ServiceID: l.ServiceID}, true
+		}
+	}
+	return hostapi.Principal{}, false
+}
+
+func matchRoute(routes []hostapi.Route, method, path string) (hostapi.Route, bool) {
+	for _, rt := range routes {
+		if rt.Method != method {
+			continue
+		}
+		if rt.Path == path || (strings.HasSuffix(rt.Path, "/") && strings.HasPrefix(path, rt.Path)) {
+			return rt, true
+		}
+	}
+	return hostapi.Route{}, false
+}
+
+// serveModule authenticates a request and forwards it to the module that
+// declared the route. Modules never see tokens or links, only the Principal.
+func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("module")
+	info, ok := d.Supervisor.ModuleInfo(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "no such module")
+		return
+	}
+	path := "/" + r.PathValue("path")
+	route, ok := matchRoute(info.Routes, r.Method, path)
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "no such route")
+		return
+	}
+	p, ok := d.principal(r, route.Access)
+	if !ok {
+		writeError(w, http.StatusUnauthorized, "unauthorized", "not allowed")
+		return
+	}
+	m, err := d.Supervisor.Module(name)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "module is not running")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "invalid", "request body too large")
+		return
+	}
+	q := r.URL.Query()
+	q.Del("link")
+	resp, err := m.HandleHTTP(r.Context(), hostapi.HTTPRequest{
+		Method: r.Method, Path: path, Query: q, Body: body, Principal: p,
+		Header:    map[string][]string{"Content-Type": r.Header.Values("Content-Type"), "Idempotency-Key": r.Header.Values("Idempotency-Key")},
+		RequestID: w.Header().Get("X-Request-Id"),
+	})
+	if err != nil {
+		status, code := httpStatus(err)
+		writeError(w, status, code, err.Error())
+		return
+	}
+	for k, vs := range resp.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	if resp.Status == 0 {
+		resp.Status = http.StatusOK
+	}
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
+}
+
+// httpStatus maps a typed error to an HTTP status.
+func httpStatus(err error) (int, string) {
+	var e *hostapi.Error
+	if !errors.As(err, &e) {
+		return http.StatusInternalServerError, string(hostapi.CodeInternal)
+	}
+	switch e.Code {
+	case hostapi.CodeNotFound:
+		return http.StatusNotFound, string(e.Code)
+	case hostapi.CodeConflict:
+		return http.StatusConflict, string(e.Code)
+	case hostapi.CodeInvalid:
+		return http.StatusUnprocessableEntity, string(e.Code)
+	case hostapi.CodePermission:
+		return http.StatusForbidden, string(e.Code)
+	case hostapi.CodePrecondition, hostapi.CodeCapacity:
+		return http.StatusConflict, string(e.Code)
+	case hostapi.CodeUnavailable:
+		return http.StatusServiceUnavailable, string(e.Code)
+	}
+	return http.StatusInternalServerError, string(e.Code)
+}
