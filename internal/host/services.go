@@ -47,6 +47,8 @@ type Deps struct {
 	Adapters Adapters
 	Locks    *ServiceLocks
 	Now      func() time.Time
+	// PanelName names the panel in upsell's tables ("paymenter").
+	PanelName string
 }
 
 // Services is the host API of one plugin instance.
@@ -66,6 +68,14 @@ func New(deps Deps, plugin, tablePrefix string) *Services {
 		deps.Locks = NewServiceLocks(deps.DB)
 	}
 	return &Services{plugin: plugin, deps: deps, store: NewStore(deps.DB, tablePrefix)}
+}
+
+// panelName is the binding's panel name ("paymenter").
+func (s *Services) panelName() string {
+	if s.deps.PanelName != "" {
+		return s.deps.PanelName
+	}
+	return "paymenter"
 }
 
 // Host returns the host API to serve to the plugin.
@@ -101,12 +111,45 @@ func (p *panel) Invoice(ctx context.Context, id uint64) (hostapi.Invoice, error)
 	return p.s.deps.Panel.Invoice(ctx, id)
 }
 
+// CreateInvoice writes the invoice and records which module owns it, in one
+// transaction (the module's, or one of its own), so a paid-invoice event
+// always finds its way back and the poller watches only upsell's invoices.
 func (p *panel) CreateInvoice(ctx context.Context, txID hostapi.TxID, inv hostapi.NewInvoice) (hostapi.Invoice, error) {
 	tx, err := p.s.store.SQLTx(txID)
 	if err != nil {
 		return hostapi.Invoice{}, err
 	}
-	return p.s.deps.Panel.CreateInvoice(ctx, tx, inv)
+	own := tx == nil
+	if own {
+		if tx, err = p.s.deps.DB.BeginTxx(ctx, nil); err != nil {
+			return hostapi.Invoice{}, hostapi.Errorf(hostapi.CodeUnavailable, "begin: %w", err)
+		}
+		defer tx.Rollback()
+	}
+	out, err := p.s.deps.Panel.CreateInvoice(ctx, tx, inv)
+	if err != nil {
+		return hostapi.Invoice{}, err
+	}
+	if err := RecordInvoice(ctx, tx, p.s.panelName(), out.ID, p.s.plugin, p.s.deps.Now()); err != nil {
+		return hostapi.Invoice{}, err
+	}
+	if own {
+		if err := tx.Commit(); err != nil {
+			return hostapi.Invoice{}, hostapi.Errorf(hostapi.CodeUnavailable, "commit invoice: %w", err)
+		}
+	}
+	return out, nil
+}
+
+const insertPanelInvoice = `INSERT INTO upsell_panel_invoices (panel, invoice_id, module, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?)`
+
+// RecordInvoice notes that module owns a panel invoice.
+func RecordInvoice(ctx context.Context, tx *sqlx.Tx, panel string, invoiceID uint64, module string, now time.Time) error {
+	key := fmt.Sprintf("%s:%d", panel, invoiceID)
+	if _, err := tx.ExecContext(ctx, insertPanelInvoice, panel, invoiceID, module, key, now.UTC()); err != nil {
+		return hostapi.Errorf(hostapi.CodeUnavailable, "record invoice owner: %w", err)
+	}
+	return nil
 }
 
 func (p *panel) UpdateRecurringPrice(ctx context.Context, txID hostapi.TxID, ch hostapi.PriceChange) (hostapi.PriceChanged, error) {

@@ -1,0 +1,122 @@
+// Package intake turns "this panel invoice was paid" into exactly one piece of
+// work for the module that owns the invoice, whatever the number of
+// deliveries.
+//
+// Two sources feed it: a webhook signed by the panel-side bridge (HMAC-SHA256
+// over timestamp and body, 5-minute window) and a poller that asks the panel
+// about upsell's own open invoices only, so its cost grows with open orders,
+// not with the panel's invoice table. Both write to upsell_inbox, unique per
+// (panel, invoice, kind), and enqueue one job per owning module, unique per
+// dedupe key. Workers claim jobs with leases (SELECT ... FOR UPDATE SKIP
+// LOCKED), so several replicas share the work through the database alone;
+// a failed job is retried with backoff and parked as dead after its limit.
+package intake
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/upsell-io/upsell/hostapi"
+)
+
+// Source says how an event arrived.
+type Source string
+
+// Event sources.
+const (
+	FromWebhook Source = "webhook"
+	FromPoller  Source = "poller"
+)
+
+// Inbox records panel events and enqueues their jobs.
+type Inbox struct {
+	DB *sqlx.DB
+	// Panel names the panel ("paymenter").
+	Panel string
+	// MaxAttempts is how often a job is tried before it is parked.
+	MaxAttempts int
+	Now         func() time.Time
+}
+
+// jobPayload is what a job carries to the module.
+type jobPayload struct {
+	Kind      hostapi.EventKind `json:"kind"`
+	Panel     string            `json:"panel"`
+	InvoiceID uint64            `json:"invoice_id"`
+}
+
+const (
+	upsertInbox = `INSERT INTO upsell_inbox (panel, invoice_id, kind, source, first_seen_at, last_seen_at, seen_count)
+VALUES (?, ?, ?, ?, ?, ?, 1)
+ON DUPLICATE KEY UPDATE last_seen_at = VALUES(last_seen_at), seen_count = seen_count + 1`
+	selectInboxID   = `SELECT id FROM upsell_inbox WHERE panel = ? AND invoice_id = ? AND kind = ?`
+	selectOwner     = `SELECT module FROM upsell_panel_invoices WHERE panel = ? AND invoice_id = ?`
+	insertJobIgnore = `INSERT IGNORE INTO upsell_jobs (kind, module, inbox_id, dedupe_key, payload, state, attempts, max_attempts, run_after, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`
+)
+
+// Recorded says what Record did.
+type Recorded struct {
+	// Owned is false for an invoice upsell did not create (ignored).
+	Owned bool
+	// NewJob is true the first time; duplicates enqueue nothing.
+	NewJob bool
+}
+
+// RecordPaid notes that invoiceID was paid. It is idempotent: any number of
+// calls, from any source and replica, produce one job.
+func (in *Inbox) RecordPaid(ctx context.Context, invoiceID uint64, src Source) (Recorded, error) {
+	now := in.now()
+	var module string
+	err := in.DB.GetContext(ctx, &module, selectOwner, in.Panel, invoiceID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Recorded{}, nil
+	}
+	if err != nil {
+		return Recorded{}, fmt.Errorf("find invoice owner: %w", err)
+	}
+	tx, err := in.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return Recorded{}, fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	kind := string(hostapi.InvoicePaidEvent)
+	if _, err := tx.ExecContext(ctx, upsertInbox, in.Panel, invoiceID, kind, string(src), now, now); err != nil {
+		return Recorded{}, fmt.Errorf("record inbox: %w", err)
+	}
+	var inboxID uint64
+	if err := tx.GetContext(ctx, &inboxID, selectInboxID, in.Panel, invoiceID, kind); err != nil {
+		return Recorded{}, fmt.Errorf("read inbox: %w", err)
+	}
+	payload, _ := json.Marshal(jobPayload{Kind: hostapi.InvoicePaidEvent, Panel: in.Panel, InvoiceID: invoiceID})
+	dedupe := fmt.Sprintf("%s:%s:%d:%s", kind, in.Panel, invoiceID, module)
+	res, err := tx.ExecContext(ctx, insertJobIgnore, "event", module, inboxID, dedupe, string(payload), in.maxAttempts(), now, now, now)
+	if err != nil {
+		return Recorded{}, fmt.Errorf("enqueue job: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if err := tx.Commit(); err != nil {
+		return Recorded{}, fmt.Errorf("commit inbox: %w", err)
+	}
+	return Recorded{Owned: true, NewJob: n == 1}, nil
+}
+
+func (in *Inbox) now() time.Time {
+	if in.Now != nil {
+		return in.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (in *Inbox) maxAttempts() int {
+	if in.MaxAttempts > 0 {
+		return in.MaxAttempts
+	}
+	return 10
+}

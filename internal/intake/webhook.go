@@ -1,0 +1,122 @@
+package intake
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Webhook headers set by the panel-side bridges.
+const (
+	HeaderTimestamp = "X-Upsell-Timestamp"
+	HeaderSignature = "X-Upsell-Signature"
+)
+
+// MaxSkew is how far a webhook's timestamp may be from now.
+const MaxSkew = 5 * time.Minute
+
+// maxWebhookBody bounds what the webhook reads.
+const maxWebhookBody = 64 << 10
+
+// ErrSignature is returned for a missing, forged or stale signature.
+var ErrSignature = errors.New("invalid webhook signature")
+
+// Sign returns the signature the bridges send: hex HMAC-SHA256 of
+// "<timestamp>.<body>".
+func Sign(secret []byte, timestamp string, body []byte) string {
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte(timestamp))
+	h.Write([]byte("."))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Verify checks a webhook's signature and its timestamp window.
+func Verify(secret []byte, timestamp, signature string, body []byte, now time.Time) error {
+	if len(secret) == 0 || timestamp == "" || signature == "" {
+		return ErrSignature
+	}
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return ErrSignature
+	}
+	if d := now.Sub(time.Unix(ts, 0)); d > MaxSkew || d < -MaxSkew {
+		return ErrSignature
+	}
+	want := Sign(secret, timestamp, body)
+	if !hmac.Equal([]byte(want), []byte(signature)) {
+		return ErrSignature
+	}
+	return nil
+}
+
+// WebhookEvent is the body a bridge posts.
+type WebhookEvent struct {
+	Event     string `json:"event"`
+	InvoiceID uint64 `json:"invoice_id"`
+}
+
+// ParseWebhook decodes and checks a webhook body.
+func ParseWebhook(body []byte) (WebhookEvent, error) {
+	var ev WebhookEvent
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		return WebhookEvent{}, fmt.Errorf("webhook body: %w", err)
+	}
+	if ev.Event != "invoice.paid" {
+		return WebhookEvent{}, fmt.Errorf("webhook event %q is not handled", ev.Event)
+	}
+	if ev.InvoiceID == 0 {
+		return WebhookEvent{}, errors.New("webhook body lacks invoice_id")
+	}
+	return ev, nil
+}
+
+// Recorder is what the webhook needs of the inbox.
+type Recorder interface {
+	RecordPaid(ctx context.Context, invoiceID uint64, src Source) (Recorded, error)
+}
+
+// WebhookHandler serves POST /webhooks/<panel>. A valid delivery answers 202
+// whether or not it was new (so bridges stop retrying); a bad signature 401;
+// a bad body 400.
+func WebhookHandler(secret []byte, rec Recorder, now func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		if err != nil {
+			http.Error(w, `{"error":"body too large"}`, http.StatusRequestEntityTooLarge)
+			return
+		}
+		if err := Verify(secret, r.Header.Get(HeaderTimestamp), r.Header.Get(HeaderSignature), body, now()); err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"invalid signature"}`))
+			return
+		}
+		ev, err := ParseWebhook(body)
+		if err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": err.Error()})
+			return
+		}
+		res, err := rec.RecordPaid(r.Context(), ev.InvoiceID, FromWebhook)
+		if err != nil {
+			http.Error(w, `{"error":"try again"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_ = json.NewEncoder(w).Encode(map[string]bool{"owned": res.Owned, "new": res.NewJob})
+	})
+}
