@@ -39,21 +39,8 @@ const (
 )
 
 // apiWriter creates invoices through Paymenter's admin REST API
-// (Authorization: Bearer <key>, JSON:API responses).
-//
-// Limits, all from Paymenter's side:
-//   - There is no call that creates an invoice with its items: the invoice
-//     is created first, then each item. Paymenter fires its invoice-created
-//     e-mail when the invoice row is created, so a mailer that renders
-//     synchronously may show an incomplete invoice.
-//   - Items are sent without reference_type/reference_id: the API only
-//     accepts the class name of an existing PHP model there, and an upsell
-//     reference type is not one. An item without a reference is left alone
-//     when the invoice is paid, which is what upsell needs.
-//   - Retries after a 5xx or a dropped connection repeat a POST that the
-//     panel may already have processed; Paymenter offers no idempotency key.
-//   - If an item cannot be created, the invoice is deleted again (best
-//     effort) so no partial invoice is left for the client to pay.
+// (Authorization: Bearer <key>, JSON:API responses). Its limits are listed in
+// the package documentation.
 type apiWriter struct {
 	baseURL string
 	key     string
@@ -193,11 +180,10 @@ func (w *apiWriter) abandonInvoice(ctx context.Context, id uint64, i int, itemEr
 	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	_, delErr := w.do(cleanupCtx, http.MethodDelete, fmt.Sprintf("%s/%d", invoicesPath, id), nil)
-	note := fmt.Sprintf("invoice %d was deleted again", id)
 	if delErr != nil {
-		note = fmt.Sprintf("invoice %d could not be deleted and is left incomplete on the panel (%v)", id, delErr)
+		return fmt.Errorf("%w (item %d; invoice %d could not be deleted and is left incomplete on the panel: %v)", itemErr, i, id, delErr)
 	}
-	return fmt.Errorf("paymenter api: item %d: %w; %s", i, itemErr, note)
+	return fmt.Errorf("%w (item %d; invoice %d was deleted again)", itemErr, i, id)
 }
 
 // create POSTs body to path and returns the id of the created resource.
@@ -234,6 +220,9 @@ func (w *apiWriter) do(ctx context.Context, method, path string, body []byte) ([
 	req.Header.Set("User-Agent", "upsell")
 	resp, err := w.client.Do(req)
 	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("paymenter api: %s %s: %w", method, path, ctx.Err())
 		}

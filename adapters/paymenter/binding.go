@@ -224,13 +224,19 @@ func inTx[T any](ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, fn func(*sqlx.Tx
 	if err != nil {
 		return zero, mapDBError(fmt.Errorf("paymenter: begin transaction: %w", err))
 	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = own.Rollback() // also on panic: never leave a lock held
+		}
+	}()
 	out, err := fn(own)
 	if err != nil {
-		_ = own.Rollback()
 		return zero, err
 	}
 	if err := own.Commit(); err != nil {
 		return zero, mapDBError(fmt.Errorf("paymenter: commit: %w", err))
 	}
+	committed = true
 	return out, nil
 }

@@ -41,8 +41,12 @@ type invoiceDraft struct {
 //
 // With the "api" writer the invoice is created through Paymenter's admin API
 // and tx is not used: an HTTP call cannot join a database transaction, so
-// the invoice exists once CreateInvoice returns, whatever happens to tx. See
-// the package documentation of the api writer for its limits.
+// the invoice exists once CreateInvoice returns, whatever happens to tx. The
+// package documentation lists the api writer's other limits.
+//
+// inv.DueAt is an instant: its calendar date in the panel's timezone becomes
+// due_at (zero means today there). Items without a ReferenceType get the
+// configured one; a zero Quantity means 1.
 //
 // Refused without writing anything: items whose reference type Paymenter
 // acts on when paid (CodeInvalid), amounts with more than 2 decimal places or

@@ -32,8 +32,26 @@
 // Two invoice writers exist. "sql" (the default) writes the rows directly,
 // inside the caller's transaction if one is given, and triggers no Paymenter
 // event (no e-mail, no credit auto-pay). "api" goes through Paymenter's admin
-// REST API so Paymenter sends its own e-mails; it cannot join a database
-// transaction.
+// REST API (POST /api/v1/admin/invoices, then /api/v1/admin/invoice-items per
+// item; Bearer key; retried on 5xx, 429 and connection errors, honouring
+// Retry-After, never on other 4xx) so Paymenter sends its own e-mails. Its
+// limits all come from Paymenter's side:
+//
+//   - It cannot join a database transaction: the invoice exists once
+//     CreateInvoice returns, whatever happens to the caller's tx.
+//   - There is no call that creates an invoice with its items, and Paymenter
+//     fires its invoice-created e-mail when the invoice row is created, so a
+//     mailer that renders synchronously may show an incomplete invoice.
+//   - Items are sent without reference_type/reference_id: the API accepts
+//     only the class name of an existing PHP model there. An item without a
+//     reference is left alone when the invoice is paid, as upsell needs.
+//   - A retry after a 5xx or a dropped connection repeats a POST the panel
+//     may already have processed; Paymenter offers no idempotency key.
+//   - If an item cannot be created, the invoice is deleted again (best
+//     effort) so no partial invoice is left for the client to pay.
+//   - The invoice is read back from the database after creation (the API
+//     does not expose its number), so the API must be the panel of the
+//     binding's database.
 //
 // Statements that run per request are prepared once in New; Close releases
 // them. No error or log line carries APP_KEY, an API key or a decrypted

@@ -50,12 +50,8 @@ func (b *Binding) Settings(ctx context.Context) (hostapi.PanelSettings, error) {
 
 // readSettings reads the global settings, in tx when one is given.
 func (b *Binding) readSettings(ctx context.Context, tx *sqlx.Tx) (panelSettings, error) {
-	stmt := b.stmts.globalSettings
-	if tx != nil {
-		stmt = tx.StmtxContext(ctx, stmt)
-	}
 	var rows []settingRow
-	if err := stmt.SelectContext(ctx, &rows, stringArgs(globalSettingKeys)...); err != nil {
+	if err := stmtIn(ctx, tx, b.stmts.globalSettings).SelectContext(ctx, &rows, stringArgs(globalSettingKeys)...); err != nil {
 		return panelSettings{}, mapDBError(fmt.Errorf("paymenter: read settings: %w", err))
 	}
 	// Rows come in id order; a later duplicate wins, as in Paymenter.

@@ -60,14 +60,20 @@ var modelClasses = map[string]string{
 	`App\Models\Product`:        "products",
 }
 
-// Failure is a canned answer for one request.
+// Failure is a canned answer for one request. The zero Failure (Pass)
+// lets the request through to the endpoint, so a queue can fail, say, the
+// second item only.
 type Failure struct {
+	// Status is the HTTP status to answer; 0 passes the request through.
 	Status int
 	// Body is sent as is; empty means {"message": "<status text>"}.
 	Body string
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter string
 }
+
+// Pass is the Failure that lets one request through.
+var Pass = Failure{}
 
 // Request is a request the double received.
 type Request struct {
@@ -108,8 +114,9 @@ func New(db *sqlx.DB, key string) *Server {
 // Close stops the double.
 func (s *Server) Close() { s.http.Close() }
 
-// FailNext queues failures for the next requests to method and path (e.g.
-// "POST", InvoicesPath), answered in order before the endpoint runs.
+// FailNext queues answers for the next requests to method and path (e.g.
+// "POST", InvoicesPath), used in order before the endpoint runs; Pass lets
+// a request through.
 func (s *Server) FailNext(method, path string, failures ...Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -147,7 +154,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 		s.mu.Unlock()
 	}()
-	if f, ok := s.nextFailure(r.Method, r.URL.Path); ok {
+	if f, ok := s.nextFailure(r.Method, r.URL.Path); ok && f != Pass {
 		writeFailure(rec, f)
 		return
 	}
