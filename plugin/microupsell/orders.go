@@ -1,0 +1,400 @@
+package microupsell
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/hostapi/money"
+	"github.com/upsell-io/upsell/plugin/microupsell/pricing"
+)
+
+// Order states. An order moves forward only:
+//
+//	awaiting_payment -> paid -> applying -> applied
+//	                         \-> failed (admin may retry: -> paid)
+//	awaiting_payment -> flagged (paid invoice that must not be applied)
+const (
+	StateAwaitingPayment = "awaiting_payment"
+	StatePaid            = "paid"
+	StateApplying        = "applying"
+	StateApplied         = "applied"
+	StateFailed          = "failed"
+	StateFlagged         = "flagged"
+)
+
+// ItemReference is the invoice item reference type upsell writes. Paymenter
+// acts on payment only for App\Models\Service (renewal), ServiceUpgrade and
+// Credit; this one it leaves alone.
+const ItemReference = `Upsell\Addon`
+
+// quoteView is one package offered to a client.
+type quoteView struct {
+	PackageID         uint64 `json:"package_id"`
+	Name              string `json:"name"`
+	Resource          string `json:"resource"`
+	Amount            int64  `json:"amount"`
+	Currency          string `json:"currency"`
+	DueToday          string `json:"due_today"`
+	RecurringIncrease string `json:"recurring_increase"`
+	NewRecurringPrice string `json:"new_recurring_price"`
+	Cycle             string `json:"cycle"`
+	DaysLeft          int    `json:"days_left"`
+	DaysInCycle       int    `json:"days_in_cycle"`
+	Available         bool   `json:"available"`
+	Reason            string `json:"reason,omitempty"`
+}
+
+// eligibleService loads the service behind a client link and checks that it
+// may buy add-ons at all.
+func (m *Module) eligibleService(ctx context.Context, p hostapi.Principal) (hostapi.Service, hostapi.PanelSettings, error) {
+	h, _ := m.deps()
+	if p.Kind != hostapi.Client || p.ServiceID == 0 {
+		return hostapi.Service{}, hostapi.PanelSettings{}, hostapi.Errorf(hostapi.CodePermission, "a client link is required")
+	}
+	svc, err := h.Panel.Service(ctx, p.ServiceID)
+	if err != nil {
+		return hostapi.Service{}, hostapi.PanelSettings{}, err
+	}
+	// The link names both; a link for one user never opens another's
+	// service, even if the ids were tampered with upstream.
+	if svc.UserID != p.UserID {
+		return hostapi.Service{}, hostapi.PanelSettings{}, hostapi.Errorf(hostapi.CodeNotFound, "no service %d", p.ServiceID)
+	}
+	if svc.Status != hostapi.ServiceActive {
+		return svc, hostapi.PanelSettings{}, hostapi.Errorf(hostapi.CodePrecondition, "the service is %s, not active", svc.Status)
+	}
+	if err := pricing.Eligible(svc.Cycle); err != nil {
+		return svc, hostapi.PanelSettings{}, err
+	}
+	settings, err := h.Panel.Settings(ctx)
+	if err != nil {
+		return svc, settings, err
+	}
+	return svc, settings, nil
+}
+
+// quote prices one package for one service, or says why it is not offered.
+func (m *Module) quote(pkg Package, svc hostapi.Service, settings hostapi.PanelSettings, held int) (pricing.Quote, error) {
+	_, s := m.deps()
+	switch {
+	case !pkg.Active:
+		return pricing.Quote{}, hostapi.Errorf(hostapi.CodeNotFound, "package %d is not offered", pkg.ID)
+	case pkg.ProductID != 0 && pkg.ProductID != svc.ProductID:
+		return pricing.Quote{}, hostapi.Errorf(hostapi.CodeNotFound, "package %d is not offered for this product", pkg.ID)
+	}
+	price, ok := pkg.MonthlyPrices[svc.Currency]
+	if !ok {
+		return pricing.Quote{}, hostapi.Errorf(hostapi.CodePrecondition, "package %d has no price in %s", pkg.ID, svc.Currency)
+	}
+	if pkg.MaxPerService > 0 && held >= pkg.MaxPerService {
+		return pricing.Quote{}, hostapi.Errorf(hostapi.CodePrecondition, "the service already holds the most of this add-on allowed (%d)", pkg.MaxPerService)
+	}
+	q, err := pricing.Compute(pricing.Input{
+		MonthlyPrice: price, Cycle: svc.Cycle, ExpiresAt: svc.ExpiresAt, Now: m.now(),
+		Location: settings.Location(), Method: s.Proration,
+	})
+	if err != nil {
+		return q, err
+	}
+	if q.DueToday.IsZero() && q.DaysLeft == 0 {
+		// The cycle ends today: the renewal is about to charge the full
+		// price, and charging nothing today would hand the add-on out free.
+		return q, hostapi.Errorf(hostapi.CodePrecondition, "the current cycle ends today: buy add-ons after the renewal")
+	}
+	return q, nil
+}
+
+const heldByService = `SELECT package_id, COUNT(*) FROM ext_micro_upsell_order_addons
+WHERE service_id = ? AND state IN ('awaiting_payment', 'paid', 'applying', 'applied') GROUP BY package_id`
+
+// held counts the add-ons a service holds or is buying, by package.
+func (m *Module) held(ctx context.Context, tx hostapi.TxID, serviceID uint64) (map[uint64]int, error) {
+	h, _ := m.deps()
+	rows, err := h.Store.Query(ctx, tx, heldByService, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[uint64]int{}
+	for i := 0; i < rows.Len(); i++ {
+		var id uint64
+		var n int
+		if err := rows.Scan(i, &id, &n); err != nil {
+			return nil, hostapi.Errorf(hostapi.CodeInternal, "read holdings: %w", err)
+		}
+		out[id] = n
+	}
+	return out, nil
+}
+
+func (m *Module) listPackages(ctx context.Context, p hostapi.Principal) (hostapi.HTTPResponse, error) {
+	svc, settings, err := m.eligibleService(ctx, p)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	pkgs, err := m.packages(ctx)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	held, err := m.held(ctx, "", svc.ID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	out := []quoteView{}
+	for _, pkg := range pkgs {
+		q, err := m.quote(pkg, svc, settings, held[pkg.ID])
+		if errors.Is(err, hostapi.ErrNotFound) {
+			continue // inactive or for another product: not shown at all
+		}
+		v := quoteView{PackageID: pkg.ID, Name: pkg.Name, Resource: string(pkg.Resource), Amount: pkg.Amount,
+			Currency: svc.Currency, Cycle: svc.Cycle.String(), Available: err == nil}
+		if err != nil {
+			v.Reason = err.Error()
+		} else {
+			v.DueToday = money.Format(q.DueToday)
+			v.RecurringIncrease = money.Format(q.RecurringIncrease)
+			v.NewRecurringPrice = money.Format(svc.Price.Add(q.RecurringIncrease))
+			v.DaysLeft, v.DaysInCycle = q.DaysLeft, q.DaysInCycle
+		}
+		out = append(out, v)
+	}
+	return jsonResponse(http.StatusOK, map[string]any{
+		"service_id": svc.ID, "currency": svc.Currency, "recurring_price": money.Format(svc.Price),
+		"expires_at": svc.ExpiresAt.Format("2006-01-02"), "packages": out,
+	})
+}
+
+// buyRequest is all a client sends: prices come from the database.
+type buyRequest struct {
+	PackageID uint64 `json:"package_id"`
+}
+
+// orderView is an order as clients and admins see it.
+type orderView struct {
+	ID                uint64          `json:"id"`
+	ServiceID         uint64          `json:"service_id"`
+	UserID            uint64          `json:"user_id"`
+	PackageID         uint64          `json:"package_id"`
+	PackageName       string          `json:"package_name"`
+	Resource          string          `json:"resource"`
+	Amount            int64           `json:"amount"`
+	Currency          string          `json:"currency"`
+	DueToday          string          `json:"due_today"`
+	RecurringIncrease string          `json:"recurring_increase"`
+	State             string          `json:"state"`
+	Reason            string          `json:"reason,omitempty"`
+	InvoiceID         uint64          `json:"invoice_id,omitempty"`
+	InvoiceNumber     string          `json:"invoice_number,omitempty"`
+	PayURL            string          `json:"pay_url,omitempty"`
+	PriceBefore       string          `json:"price_before,omitempty"`
+	PriceAfter        string          `json:"price_after,omitempty"`
+	LimitsBefore      json.RawMessage `json:"limits_before,omitempty"`
+	LimitsAfter       json.RawMessage `json:"limits_after,omitempty"`
+	CreatedAt         time.Time       `json:"created_at"`
+	History           []eventView     `json:"history,omitempty"`
+}
+
+type eventView struct {
+	State   string    `json:"state"`
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}
+
+const (
+	openOrders  = `SELECT COUNT(*) FROM ext_micro_upsell_order_addons WHERE service_id = ? AND state = 'awaiting_payment'`
+	lockRow     = `INSERT IGNORE INTO ext_micro_upsell_service_locks (service_id, updated_at) VALUES (?, ?)`
+	takeLock    = `SELECT service_id FROM ext_micro_upsell_service_locks WHERE service_id = ? FOR UPDATE`
+	insertOrder = `INSERT INTO ext_micro_upsell_order_addons (service_id, user_id, package_id, package_name, resource, amount, currency,
+monthly_price, due_today, recurring_increase, cycle_type, cycle_period, cycle_unit, expires_at, days_left, days_in_cycle, proration,
+idempotency_key, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_payment', ?, ?)`
+	setOrderInvoice = `UPDATE ext_micro_upsell_order_addons SET invoice_id = ?, invoice_number = ?, updated_at = ? WHERE id = ?`
+	insertEvent     = `INSERT INTO ext_micro_upsell_order_events (order_id, state, message, created_at) VALUES (?, ?, ?, ?)`
+	orderByIdem     = `SELECT id FROM ext_micro_upsell_order_addons WHERE service_id = ? AND idempotency_key = ?`
+)
+
+// idempotencyKey validates the client's key (a double click sends the same
+// one twice).
+func idempotencyKey(req hostapi.HTTPRequest) (string, error) {
+	var key string
+	if v := req.Header["Idempotency-Key"]; len(v) > 0 {
+		key = strings.TrimSpace(v[0])
+	}
+	if key == "" || len(key) > 128 {
+		return "", hostapi.Invalid("Idempotency-Key", "a key of 1 to 128 characters is required")
+	}
+	return key, nil
+}
+
+// buy creates the order and its panel invoice in one transaction.
+func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPRequest) (hostapi.HTTPResponse, error) {
+	h, s := m.deps()
+	key, err := idempotencyKey(req)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	var in buyRequest
+	if err := decodeStrict(req.Body, &in); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if in.PackageID == 0 {
+		return hostapi.HTTPResponse{}, hostapi.Invalid("package_id", "required")
+	}
+	svc, settings, err := m.eligibleService(ctx, p)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if existing, ok, err := m.orderByKey(ctx, svc.ID, key); err != nil || ok {
+		if err != nil {
+			return hostapi.HTTPResponse{}, err
+		}
+		return jsonResponse(http.StatusOK, existing)
+	}
+	now := m.now().UTC()
+	if _, err := h.Store.Exec(ctx, "", lockRow, svc.ID, now); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	tx, err := h.Store.Begin(ctx)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	// Serialize purchases per service so caps and the open-order limit
+	// hold under concurrent clicks.
+	if _, err := h.Store.Query(ctx, tx.ID(), takeLock, svc.ID); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	pkg, err := m.packageByID(ctx, tx.ID(), in.PackageID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	held, err := m.held(ctx, tx.ID(), svc.ID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	q, err := m.quote(pkg, svc, settings, held[pkg.ID])
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	rows, err := h.Store.Query(ctx, tx.ID(), openOrders, svc.ID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	var open int
+	if err := rows.Scan(0, &open); err != nil {
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeInternal, "count open orders: %w", err)
+	}
+	if open >= s.MaxOpenOrders {
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "%d add-on invoices are still unpaid for this service: pay or cancel them first", open)
+	}
+	if err := m.checkCapacity(ctx, svc.ID, pkg); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	price := pkg.MonthlyPrices[svc.Currency]
+	res, err := h.Store.Exec(ctx, tx.ID(), insertOrder, svc.ID, svc.UserID, pkg.ID, pkg.Name, string(pkg.Resource), pkg.Amount, svc.Currency,
+		price, q.DueToday, q.RecurringIncrease, string(svc.Cycle.Type), svc.Cycle.Period, string(svc.Cycle.Unit),
+		wallClock(svc.ExpiresAt), q.DaysLeft, q.DaysInCycle, string(s.Proration), key, now, now)
+	if errors.Is(err, hostapi.ErrConflict) {
+		// The same key raced in from another click: answer with its order.
+		_ = tx.Rollback(ctx)
+		existing, _, err := m.orderByKey(ctx, svc.ID, key)
+		if err != nil {
+			return hostapi.HTTPResponse{}, err
+		}
+		return jsonResponse(http.StatusOK, existing)
+	}
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	orderID := uint64(res.LastInsertID)
+	inv, err := h.Panel.CreateInvoice(ctx, tx.ID(), hostapi.NewInvoice{
+		UserID: svc.UserID, Currency: svc.Currency, DueAt: now.AddDate(0, 0, s.InvoiceDueDays),
+		Items: []hostapi.InvoiceItem{{
+			Description: fmt.Sprintf("%s for %s (%d of %d days)", pkg.Name, serviceLabel(svc), q.DaysLeft, q.DaysInCycle),
+			Price:       q.DueToday, Quantity: 1, ReferenceType: ItemReference, ReferenceID: orderID,
+		}},
+	})
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if _, err := h.Store.Exec(ctx, tx.ID(), setOrderInvoice, inv.ID, inv.Number, now, orderID); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	msg := fmt.Sprintf("ordered: %s due today, recurring +%s %s; invoice %s", money.Format(q.DueToday), money.Format(q.RecurringIncrease), svc.Currency, inv.Number)
+	if _, err := h.Store.Exec(ctx, tx.ID(), insertEvent, orderID, StateAwaitingPayment, msg, now); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	o, err := m.order(ctx, "", orderID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	v := viewOrder(o)
+	v.PayURL = inv.PayURL
+	return jsonResponse(http.StatusCreated, v)
+}
+
+func serviceLabel(s hostapi.Service) string {
+	if s.Label != "" {
+		return s.Label
+	}
+	return fmt.Sprintf("%s #%d", s.ProductName, s.ID)
+}
+
+// wallClock stores a panel-local time as its wall clock (DATETIME is naive).
+func wallClock(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), 0, time.UTC)
+}
+
+// checkCapacity asks the adapter whether the node can hold one more of the
+// package, so a provider never sells what the node cannot hold.
+func (m *Module) checkCapacity(ctx context.Context, serviceID uint64, pkg Package) error {
+	if pkg.Resource != hostapi.MemoryMiB && pkg.Resource != hostapi.DiskMiB {
+		return nil
+	}
+	h, _ := m.deps()
+	cur, err := h.Provision.Read(ctx, serviceID)
+	if err != nil {
+		return err
+	}
+	return h.Provision.CheckCapacity(ctx, serviceID, hostapi.Target{pkg.Resource: cur[pkg.Resource] + pkg.Amount})
+}
+
+func (m *Module) orderByKey(ctx context.Context, serviceID uint64, key string) (orderView, bool, error) {
+	h, _ := m.deps()
+	rows, err := h.Store.Query(ctx, "", orderByIdem, serviceID, key)
+	if err != nil || rows.Len() == 0 {
+		return orderView{}, false, err
+	}
+	var id uint64
+	if err := rows.Scan(0, &id); err != nil {
+		return orderView{}, false, hostapi.Errorf(hostapi.CodeInternal, "read order id: %w", err)
+	}
+	o, err := m.order(ctx, "", id)
+	if err != nil {
+		return orderView{}, false, err
+	}
+	return viewOrder(o), true, nil
+}
+
+func (m *Module) clientOrders(ctx context.Context, p hostapi.Principal) (hostapi.HTTPResponse, error) {
+	if p.Kind != hostapi.Client {
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePermission, "a client link is required")
+	}
+	os, err := m.orders(ctx, orderFilter{ServiceID: p.ServiceID, UserID: p.UserID, Limit: 50})
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	out := make([]orderView, len(os))
+	for i, o := range os {
+		out[i] = viewOrder(o)
+		out[i].LimitsBefore, out[i].LimitsAfter = nil, nil
+	}
+	return jsonResponse(http.StatusOK, map[string]any{"orders": out})
+}

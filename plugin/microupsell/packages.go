@@ -1,0 +1,300 @@
+package microupsell
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/hostapi/money"
+)
+
+// Package is a preset add-on a provider sells.
+type Package struct {
+	ID       uint64
+	Name     string
+	Resource hostapi.Resource
+	// Amount is added to Resource (MiB, percent, count).
+	Amount int64
+	Active bool
+	// ProductID restricts the package to one product; 0 means any.
+	ProductID uint64
+	// MaxPerService caps how many a service may hold; 0 means no cap.
+	MaxPerService int
+	Sort          int
+	// MonthlyPrices is the monthly base price per currency.
+	MonthlyPrices map[string]decimal.Decimal
+}
+
+// sellable lists the resources a package may add. CPU cores and traffic
+// belong to VPS adapters and the BYO configurator, not to game add-ons.
+var sellable = map[hostapi.Resource]bool{
+	hostapi.MemoryMiB: true, hostapi.DiskMiB: true, hostapi.CPUPercent: true,
+	hostapi.Ports: true, hostapi.Databases: true, hostapi.Backups: true, hostapi.SwapMiB: true,
+}
+
+const (
+	selectPackages = `SELECT p.id, p.name, p.resource, p.amount, p.active, p.product_id, p.max_per_service, p.sort, pp.currency, pp.monthly_price
+FROM ext_micro_upsell_packages p LEFT JOIN ext_micro_upsell_package_prices pp ON pp.package_id = p.id
+ORDER BY p.sort, p.id`
+	selectPackage = `SELECT p.id, p.name, p.resource, p.amount, p.active, p.product_id, p.max_per_service, p.sort, pp.currency, pp.monthly_price
+FROM ext_micro_upsell_packages p LEFT JOIN ext_micro_upsell_package_prices pp ON pp.package_id = p.id
+WHERE p.id = ?`
+	insertPackage = `INSERT INTO ext_micro_upsell_packages (name, resource, amount, active, product_id, max_per_service, sort, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	updatePackage = `UPDATE ext_micro_upsell_packages SET name = ?, resource = ?, amount = ?, active = ?, product_id = ?, max_per_service = ?, sort = ?, updated_at = ? WHERE id = ?`
+	deletePrices  = `DELETE FROM ext_micro_upsell_package_prices WHERE package_id = ?`
+	insertPrice   = `INSERT INTO ext_micro_upsell_package_prices (package_id, currency, monthly_price) VALUES (?, ?, ?)`
+)
+
+// readPackages folds package rows joined with their prices.
+func readPackages(rows *hostapi.Rows) ([]Package, error) {
+	var out []Package
+	byID := map[uint64]int{}
+	for i := 0; i < rows.Len(); i++ {
+		var (
+			p        Package
+			resource string
+			product  *uint64
+			maxPer   *int64
+			currency *string
+			price    *decimal.Decimal
+		)
+		if err := rows.Scan(i, &p.ID, &p.Name, &resource, &p.Amount, &p.Active, &product, &maxPer, &p.Sort, &currency, &price); err != nil {
+			return nil, hostapi.Errorf(hostapi.CodeInternal, "read package: %w", err)
+		}
+		idx, seen := byID[p.ID]
+		if !seen {
+			p.Resource = hostapi.Resource(resource)
+			if product != nil {
+				p.ProductID = *product
+			}
+			if maxPer != nil {
+				p.MaxPerService = int(*maxPer)
+			}
+			p.MonthlyPrices = map[string]decimal.Decimal{}
+			out = append(out, p)
+			idx = len(out) - 1
+			byID[p.ID] = idx
+		}
+		if currency != nil && price != nil {
+			out[idx].MonthlyPrices[*currency] = *price
+		}
+	}
+	return out, nil
+}
+
+func (m *Module) packages(ctx context.Context) ([]Package, error) {
+	h, _ := m.deps()
+	rows, err := h.Store.Query(ctx, "", selectPackages)
+	if err != nil {
+		return nil, err
+	}
+	return readPackages(rows)
+}
+
+func (m *Module) packageByID(ctx context.Context, tx hostapi.TxID, id uint64) (Package, error) {
+	h, _ := m.deps()
+	rows, err := h.Store.Query(ctx, tx, selectPackage, id)
+	if err != nil {
+		return Package{}, err
+	}
+	ps, err := readPackages(rows)
+	if err != nil {
+		return Package{}, err
+	}
+	if len(ps) == 0 {
+		return Package{}, hostapi.Errorf(hostapi.CodeNotFound, "no package %d", id)
+	}
+	return ps[0], nil
+}
+
+// packageInput is the admin's create/update body. Prices are decimal strings.
+type packageInput struct {
+	Name          *string           `json:"name"`
+	Resource      *string           `json:"resource"`
+	Amount        *int64            `json:"amount"`
+	Active        *bool             `json:"active"`
+	ProductID     *uint64           `json:"product_id"`
+	MaxPerService *int              `json:"max_per_service"`
+	Sort          *int              `json:"sort"`
+	MonthlyPrices map[string]string `json:"monthly_prices"`
+}
+
+// apply merges in onto p and validates the result.
+func (in packageInput) apply(p Package) (Package, error) {
+	if in.Name != nil {
+		p.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Resource != nil {
+		p.Resource = hostapi.Resource(*in.Resource)
+	}
+	if in.Amount != nil {
+		p.Amount = *in.Amount
+	}
+	if in.Active != nil {
+		p.Active = *in.Active
+	}
+	if in.ProductID != nil {
+		p.ProductID = *in.ProductID
+	}
+	if in.MaxPerService != nil {
+		p.MaxPerService = *in.MaxPerService
+	}
+	if in.Sort != nil {
+		p.Sort = *in.Sort
+	}
+	if in.MonthlyPrices != nil {
+		p.MonthlyPrices = map[string]decimal.Decimal{}
+		for cur, s := range in.MonthlyPrices {
+			if len(cur) != 3 || strings.ToUpper(cur) != cur {
+				return p, hostapi.Invalid("monthly_prices", "currency %q is not an ISO code", cur)
+			}
+			d, err := money.Parse(s)
+			if err != nil || d.IsNegative() {
+				return p, hostapi.Invalid("monthly_prices."+cur, "must be a non-negative amount with at most 2 decimals, not %q", s)
+			}
+			p.MonthlyPrices[cur] = d
+		}
+	}
+	switch {
+	case p.Name == "" || len(p.Name) > 191:
+		return p, hostapi.Invalid("name", "must be 1 to 191 characters")
+	case !sellable[p.Resource]:
+		return p, hostapi.Invalid("resource", "%q is not a sellable resource", p.Resource)
+	case p.Amount < 1 || p.Amount > 1<<30:
+		return p, hostapi.Invalid("amount", "must be between 1 and %d", 1<<30)
+	case p.MaxPerService < 0:
+		return p, hostapi.Invalid("max_per_service", "must not be negative")
+	case len(p.MonthlyPrices) == 0:
+		return p, hostapi.Invalid("monthly_prices", "at least one currency needs a price")
+	}
+	return p, nil
+}
+
+// packageView is a package as the admin API shows it.
+type packageView struct {
+	ID            uint64            `json:"id"`
+	Name          string            `json:"name"`
+	Resource      string            `json:"resource"`
+	Amount        int64             `json:"amount"`
+	Active        bool              `json:"active"`
+	ProductID     uint64            `json:"product_id,omitempty"`
+	MaxPerService int               `json:"max_per_service,omitempty"`
+	Sort          int               `json:"sort"`
+	MonthlyPrices map[string]string `json:"monthly_prices"`
+}
+
+func viewPackage(p Package) packageView {
+	v := packageView{ID: p.ID, Name: p.Name, Resource: string(p.Resource), Amount: p.Amount, Active: p.Active,
+		ProductID: p.ProductID, MaxPerService: p.MaxPerService, Sort: p.Sort, MonthlyPrices: map[string]string{}}
+	for c, d := range p.MonthlyPrices {
+		v.MonthlyPrices[c] = money.Format(d)
+	}
+	return v
+}
+
+func (m *Module) adminListPackages(ctx context.Context) (hostapi.HTTPResponse, error) {
+	ps, err := m.packages(ctx)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	out := make([]packageView, len(ps))
+	for i, p := range ps {
+		out[i] = viewPackage(p)
+	}
+	return jsonResponse(http.StatusOK, map[string]any{"packages": out})
+}
+
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return hostapi.Invalid("body", "%v", err)
+	}
+	return nil
+}
+
+func (m *Module) adminCreatePackage(ctx context.Context, body []byte) (hostapi.HTTPResponse, error) {
+	var in packageInput
+	if err := decodeStrict(body, &in); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	p, err := in.apply(Package{Active: true})
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	p.ID, err = m.savePackage(ctx, p, true)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	return jsonResponse(http.StatusCreated, viewPackage(p))
+}
+
+// adminUpdatePackage changes a package. Orders keep the prices they locked:
+// they never read the package again.
+func (m *Module) adminUpdatePackage(ctx context.Context, id uint64, body []byte) (hostapi.HTTPResponse, error) {
+	var in packageInput
+	if err := decodeStrict(body, &in); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	cur, err := m.packageByID(ctx, "", id)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	p, err := in.apply(cur)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if _, err := m.savePackage(ctx, p, false); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	return jsonResponse(http.StatusOK, viewPackage(p))
+}
+
+func nullable[T comparable](v T) any {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return v
+}
+
+// savePackage writes a package and its prices in one transaction.
+func (m *Module) savePackage(ctx context.Context, p Package, create bool) (uint64, error) {
+	h, _ := m.deps()
+	now := m.now().UTC()
+	tx, err := h.Store.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	id := p.ID
+	if create {
+		res, err := h.Store.Exec(ctx, tx.ID(), insertPackage, p.Name, string(p.Resource), p.Amount, p.Active, nullable(p.ProductID), nullable(p.MaxPerService), p.Sort, now, now)
+		if err != nil {
+			return 0, err
+		}
+		id = uint64(res.LastInsertID)
+	} else if _, err := h.Store.Exec(ctx, tx.ID(), updatePackage, p.Name, string(p.Resource), p.Amount, p.Active, nullable(p.ProductID), nullable(p.MaxPerService), p.Sort, now, id); err != nil {
+		return 0, err
+	}
+	if _, err := h.Store.Exec(ctx, tx.ID(), deletePrices, id); err != nil {
+		return 0, err
+	}
+	currencies := make([]string, 0, len(p.MonthlyPrices))
+	for c := range p.MonthlyPrices {
+		currencies = append(currencies, c)
+	}
+	sort.Strings(currencies)
+	for _, c := range currencies {
+		if _, err := h.Store.Exec(ctx, tx.ID(), insertPrice, id, c, p.MonthlyPrices[c]); err != nil {
+			return 0, err
+		}
+	}
+	return id, tx.Commit(ctx)
+}
