@@ -56,6 +56,9 @@ the file given by --config (see examples/upsell.example.yaml).`,
 		newPluginCmd(),
 		newDemoCmd(),
 		newVersionCmd(),
+		newLinkCmd(),
+		newPackagesCmd(),
+		newOrdersCmd(),
 	)
 	return root
 }

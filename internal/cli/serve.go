@@ -62,6 +62,10 @@ Run "upsell migrate" first: serve refuses to start on an outdated schema.`,
 			}
 			srv := httpserver.New(httpserver.Options{Listen: cfg.HTTP.Listen, Logger: logger, Metrics: metrics, Ready: readyFunc(d)})
 			d.Mount(srv)
+			intakeCtx, stopIntake := context.WithCancel(ctx)
+			intake := d.RunIntake(intakeCtx, 2)
+			defer intake.Wait()
+			defer stopIntake()
 			logger.Info("listening", "addr", cfg.HTTP.Listen)
 			return srv.Run(ctx)
 		},

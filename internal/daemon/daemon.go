@@ -79,7 +79,7 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 		MaxRestarts:    cfg.Plugins.MaxRestarts,
 		RestartWindow:  cfg.Plugins.RestartWindow,
 		RestartBackoff: cfg.Plugins.RestartBackoff,
-		Logger:         pluginLogger(),
+		Logger:         pluginLogger(cfg.Log.Level),
 		HostFor:        d.hostFor,
 		OnState:        d.onPluginState,
 	})
@@ -88,12 +88,12 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 
 // pluginLogger re-emits plugins' stderr (hclog JSON) as JSON lines on the
 // daemon's stderr.
-func pluginLogger() hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: "plugin", Output: os.Stderr, Level: hclog.Info, JSONFormat: true})
+func pluginLogger(level string) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: "plugin", Output: os.Stderr, Level: hclog.LevelFromString(level), JSONFormat: true})
 }
 
 func (d *Daemon) hostFor(name string, kind hostapi.PluginKind, prefix string) (hostapi.Host, func()) {
-	svc := host.New(host.Deps{DB: d.DB, Panel: d.Panel, Router: d.route, Adapters: d.Supervisor, Locks: d.Locks}, name, prefix)
+	svc := host.New(host.Deps{DB: d.DB, Panel: d.Panel, Router: d.route, Adapters: d.Supervisor, Locks: d.Locks, PanelName: panelName}, name, prefix)
 	if kind == hostapi.KindAdapter {
 		// Adapters get the panel read-only view they may need, no Store.
 		h := svc.Host()

@@ -21,6 +21,7 @@ const maxBodyBytes = 1 << 20
 func (d *Daemon) Mount(srv *httpserver.Server) {
 	srv.Handle("/m/{module}/{path...}", http.HandlerFunc(d.serveModule))
 	srv.Handle("GET /api/v1/admin/plugins", d.admin(http.HandlerFunc(d.servePlugins)))
+	srv.Handle("POST /webhooks/"+panelName, d.webhookHandler())
 }
 
 // Ready reports the plugins' health for /readyz.

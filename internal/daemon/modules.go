@@ -19,7 +19,7 @@ func ModuleMigrations(ctx context.Context, cfg config.Config, logger *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	opts := supervisor.Options{PluginDir: cfg.Plugins.Dir, SocketDir: cfg.Plugins.SocketDir, StartTimeout: cfg.Plugins.StartTimeout, Logger: pluginLogger()}
+	opts := supervisor.Options{PluginDir: cfg.Plugins.Dir, SocketDir: cfg.Plugins.SocketDir, StartTimeout: cfg.Plugins.StartTimeout, Logger: pluginLogger(cfg.Log.Level)}
 	var out []migrate.ModuleMigrations
 	for _, spec := range specs {
 		if spec.Kind != hostapi.KindModule {

@@ -11,7 +11,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -103,98 +102,24 @@ func Run(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("plugin %s is %s: %s", st.Name, st.State, st.LastError)
 		}
 	}
-	return walk(ctx, p, d, sim, serverID, seeded)
-}
+	info, _ := d.Supervisor.ModuleInfo("microupsell")
+	mres, err := migrate.Module(ctx, db.DB, info.Name, info.Migrations)
+	if err != nil {
+		return fmt.Errorf("module migrations: %w", err)
+	}
+	p("   module migrations: %d applied for %s, tracked apart", len(mres.Applied), info.Name)
 
-// walk is the money path as it exists today: read the service, quote, invoice,
-// pay, apply and verify.
-func walk(ctx context.Context, p func(string, ...any), d *daemon.Daemon, sim *pterosim.Sim, serverID int, seeded schema.Seeded) error {
-	svc, err := d.Panel.Service(ctx, seeded.ServiceID)
+	base, stopHTTP, err := serveDaemon(ctx, d, logger)
 	if err != nil {
 		return err
 	}
-	settings, err := d.Panel.Settings(ctx)
-	if err != nil {
-		return err
-	}
-	p("4. service %d (%s): %s, %s %s every %s, expires %s (%s)", svc.ID, svc.ProductName, svc.Status, svc.Price.StringFixed(2), svc.Currency, svc.Cycle, svc.ExpiresAt.Format("2006-01-02 15:04"), settings.Timezone)
-
-	prov := d.Provision()
-	before, err := prov.Read(ctx, svc.ID)
-	if err != nil {
-		return fmt.Errorf("read limits through the adapter: %w", err)
-	}
-	p("5. current limits via the pterodactyl adapter: memory %d MiB, disk %d MiB, cpu %d%%, databases %d, backups %d, ports %d",
-		before[hostapi.MemoryMiB], before[hostapi.DiskMiB], before[hostapi.CPUPercent], before[hostapi.Databases], before[hostapi.Backups], before[hostapi.Ports])
-
-	addonPrice := decimal.RequireFromString("2.00")
-	target := hostapi.Target{hostapi.MemoryMiB: before[hostapi.MemoryMiB] + 1024}
-	if err := prov.CheckCapacity(ctx, svc.ID, target); err != nil {
-		return fmt.Errorf("capacity: %w", err)
-	}
-	inv, err := d.Panel.CreateInvoice(ctx, nil, hostapi.NewInvoice{
-		UserID: svc.UserID, Currency: svc.Currency, DueAt: time.Now().Add(7 * 24 * time.Hour),
-		Items: []hostapi.InvoiceItem{{Description: "+1 GB RAM for " + svc.ProductName, Price: addonPrice, Quantity: 1, ReferenceType: `Upsell\Addon`, ReferenceID: svc.ID}},
-	})
-	if err != nil {
-		return fmt.Errorf("create invoice: %w", err)
-	}
-	p("6. invoice %s (id %d) for %s %s written into Paymenter, numbered as Paymenter numbers it; pay at %s", inv.Number, inv.ID, inv.Total.StringFixed(2), inv.Currency, inv.PayURL)
-	p("   (prorated pricing for the days left arrives with the Micro-Upsell module; this step charges the add-on's monthly price)")
-
-	if err := payInvoice(ctx, d.DB, inv); err != nil {
-		return err
-	}
-	paid, err := d.Panel.Invoice(ctx, inv.ID)
-	if err != nil {
-		return err
-	}
-	p("7. invoice paid through a gateway transaction: status %s, paid %s of %s", paid.Status, paid.Paid.StringFixed(2), paid.Total.StringFixed(2))
-	if paid.Status != hostapi.InvoicePaid || !paid.Paid.Equal(paid.Total) {
-		return errors.New("invoice is not paid in full")
-	}
-
-	applied, err := prov.Apply(ctx, svc.ID, target)
-	if err != nil {
-		return fmt.Errorf("apply: %w", err)
-	}
-	p("8. applied through the adapter subprocess: memory %d -> %d MiB (read back from the panel's reply)", applied.Before[hostapi.MemoryMiB], applied.After[hostapi.MemoryMiB])
-	newPrice := svc.Price.Add(addonPrice)
-	changed, err := d.Panel.UpdateRecurringPrice(ctx, nil, hostapi.PriceChange{ServiceID: svc.ID, From: svc.Price, To: newPrice, Reason: "+1 GB RAM"})
-	if err != nil {
-		return fmt.Errorf("raise recurring price: %w", err)
-	}
-	p("9. recurring price %s -> %s %s from the next renewal", changed.From.StringFixed(2), changed.To.StringFixed(2), svc.Currency)
-	data := fmt.Sprintf(`{"invoice_id":%d,"memory_before":%d,"memory_after":%d}`, inv.ID, applied.Before[hostapi.MemoryMiB], applied.After[hostapi.MemoryMiB])
-	if _, err := hostWriteAudit(ctx, d, svc, data); err != nil {
-		return err
-	}
-
-	// Verify the end state out of band: the simulator's own record and the
-	// panel's tables.
-	srv, _ := sim.Server(serverID)
-	after, err := d.Panel.Service(ctx, svc.ID)
-	if err != nil {
-		return err
-	}
-	var audits int
-	if err := d.DB.GetContext(ctx, &audits, "SELECT COUNT(*) FROM upsell_audit WHERE service_id = ?", svc.ID); err != nil {
-		return err
-	}
-	ok := int64(srv.Limits.Memory) == before[hostapi.MemoryMiB]+1024 && after.Price.Equal(newPrice) && audits == 1
-	p("10. end state: Pterodactyl memory %d MiB, Paymenter recurring price %s %s, %d audit entry", srv.Limits.Memory, after.Price.StringFixed(2), after.Currency, audits)
-	if !ok {
-		return errors.New("end state is wrong")
-	}
-	p("OK: paid once, applied once, price raised once.")
-	return nil
-}
-
-func hostWriteAudit(ctx context.Context, d *daemon.Daemon, svc hostapi.Service, data string) (uint64, error) {
-	return d.Audit().Write(ctx, "", hostapi.AuditEntry{
-		Action: "addon.applied", ServiceID: svc.ID, UserID: svc.UserID, Subject: "demo",
-		Message: "+1 GB RAM applied", Data: []byte(data),
-	})
+	defer stopHTTP()
+	intakeCtx, stopIntake := context.WithCancel(ctx)
+	wg := d.RunIntake(intakeCtx, 1)
+	defer wg.Wait()
+	defer stopIntake()
+	w := &walker{p: p, d: d, sim: sim, serverID: serverID, seeded: seeded, base: base, cfg: cfg, http: &http.Client{Timeout: 60 * time.Second}}
+	return w.run(ctx)
 }
 
 // payInvoice records a succeeded gateway transaction and marks the invoice
@@ -267,7 +192,13 @@ func serveLoopback(h http.Handler) (string, func(), error) {
 func demoConfig() config.Config {
 	sockets, _ := os.MkdirTemp("", "upd")
 	return config.Config{
-		Panel:   config.Panel{Kind: config.PanelPaymenter, BaseURL: "https://panel.example", InvoiceWriter: config.InvoiceWriterSQL},
+		Panel: config.Panel{Kind: config.PanelPaymenter, BaseURL: "https://panel.example", InvoiceWriter: config.InvoiceWriterSQL},
+		Security: config.Security{
+			AdminToken: config.Secret(randomHex()), LinkSecret: config.Secret(randomHex()), WebhookSecret: config.Secret(randomHex()),
+			LinkTTL: time.Hour,
+		},
+		Poller: config.Poller{Interval: time.Second},
+		Log:    config.Log{Level: "warn", Format: "json"},
 		Plugins: config.Plugins{SocketDir: sockets, StartTimeout: 30 * time.Second, MaxRestarts: 3, RestartBackoff: 200 * time.Millisecond, RestartWindow: 10 * time.Minute},
 	}
 }

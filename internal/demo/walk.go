@@ -1,0 +1,241 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/upsell-io/upsell/adapters/paymenter/schema"
+	"github.com/upsell-io/upsell/internal/auth"
+	"github.com/upsell-io/upsell/internal/config"
+	"github.com/upsell-io/upsell/internal/daemon"
+	"github.com/upsell-io/upsell/internal/httpserver"
+	"github.com/upsell-io/upsell/internal/intake"
+	"github.com/upsell-io/upsell/internal/obs"
+	"github.com/upsell-io/upsell/internal/pterosim"
+)
+
+func randomHex() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// serveDaemon serves the daemon's HTTP API on a loopback port.
+func serveDaemon(ctx context.Context, d *daemon.Daemon, logger *slog.Logger) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := httpserver.New(httpserver.Options{Logger: logger, Metrics: obs.NewMetrics(), Ready: func(context.Context) []httpserver.CheckResult { return d.Ready() }})
+	d.Mount(srv)
+	sctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = srv.Serve(sctx, ln); close(done) }()
+	return "http://" + ln.Addr().String(), func() { cancel(); <-done }, nil
+}
+
+// walker drives the demo through the public HTTP API, as the panel, the
+// client and the admin would.
+type walker struct {
+	p        func(string, ...any)
+	d        *daemon.Daemon
+	sim      *pterosim.Sim
+	serverID int
+	seeded   schema.Seeded
+	base     string
+	cfg      config.Config
+	http     *http.Client
+}
+
+func (w *walker) call(ctx context.Context, method, path string, header map[string]string, body any, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, w.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := w.http.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %s %s", method, path, resp.Status, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+type quote struct {
+	PackageID         uint64 `json:"package_id"`
+	Name              string `json:"name"`
+	DueToday          string `json:"due_today"`
+	RecurringIncrease string `json:"recurring_increase"`
+	NewRecurringPrice string `json:"new_recurring_price"`
+	DaysLeft          int    `json:"days_left"`
+	DaysInCycle       int    `json:"days_in_cycle"`
+	Available         bool   `json:"available"`
+	Reason            string `json:"reason"`
+}
+
+type order struct {
+	ID            uint64 `json:"id"`
+	State         string `json:"state"`
+	DueToday      string `json:"due_today"`
+	InvoiceID     uint64 `json:"invoice_id"`
+	InvoiceNumber string `json:"invoice_number"`
+	PayURL        string `json:"pay_url"`
+	PriceBefore   string `json:"price_before"`
+	PriceAfter    string `json:"price_after"`
+	Reason        string `json:"reason"`
+	History       []struct {
+		State   string `json:"state"`
+		Message string `json:"message"`
+	} `json:"history"`
+}
+
+func (w *walker) run(ctx context.Context) error {
+	p := w.p
+	admin := map[string]string{"Authorization": "Bearer " + w.cfg.Security.AdminToken.Reveal()}
+	for _, pkg := range []map[string]any{
+		{"name": "+1 GB RAM", "resource": "memory_mib", "amount": 1024, "monthly_prices": map[string]string{"EUR": "2.00", "USD": "2.20"}, "sort": 1},
+		{"name": "+10 GB disk", "resource": "disk_mib", "amount": 10240, "monthly_prices": map[string]string{"EUR": "1.50"}, "sort": 2},
+		{"name": "+1 port", "resource": "ports", "amount": 1, "monthly_prices": map[string]string{"EUR": "0.99"}, "sort": 3},
+	} {
+		if _, err := w.call(ctx, "POST", "/m/microupsell/admin/packages", admin, pkg, nil); err != nil {
+			return err
+		}
+	}
+	p("4. admin created 3 packages through the admin API (bearer token)")
+
+	svc, err := w.d.Panel.Service(ctx, w.seeded.ServiceID)
+	if err != nil {
+		return err
+	}
+	before, _ := w.sim.Server(w.serverID)
+	p("5. service %d (%s): %s %s every %s, expires %s %s; server memory %d MiB, disk %d MiB",
+		svc.ID, svc.ProductName, svc.Price.StringFixed(2), svc.Currency, svc.Cycle, svc.ExpiresAt.Format("2006-01-02 15:04"), svc.ExpiresAt.Location(), before.Limits.Memory, before.Limits.Disk)
+
+	token := auth.SignLink([]byte(w.cfg.Security.LinkSecret.Reveal()), auth.Link{UserID: svc.UserID, ServiceID: svc.ID, Expires: time.Now().Add(time.Hour)})
+	client := map[string]string{"X-Upsell-Link": token}
+	var list struct{ Packages []quote }
+	if _, err := w.call(ctx, "GET", "/m/microupsell/packages", client, nil, &list); err != nil {
+		return err
+	}
+	p("6. client opens the signed link and sees:")
+	for _, q := range list.Packages {
+		p("     #%d %-12s due today %s EUR (%d of %d days), recurring +%s -> %s EUR", q.PackageID, q.Name, q.DueToday, q.DaysLeft, q.DaysInCycle, q.RecurringIncrease, q.NewRecurringPrice)
+	}
+	if len(list.Packages) == 0 {
+		return errors.New("no packages offered")
+	}
+	ram := list.Packages[0]
+
+	buy := map[string]string{"X-Upsell-Link": token, "Idempotency-Key": "demo-click-1"}
+	var o1, o2 order
+	if _, err := w.call(ctx, "POST", "/m/microupsell/orders", buy, map[string]any{"package_id": ram.PackageID}, &o1); err != nil {
+		return err
+	}
+	if _, err := w.call(ctx, "POST", "/m/microupsell/orders", buy, map[string]any{"package_id": ram.PackageID}, &o2); err != nil {
+		return err
+	}
+	p("7. client buys %q (double click): order %d and order %d, one invoice %s for %s EUR, pay at %s", ram.Name, o1.ID, o2.ID, o1.InvoiceNumber, o1.DueToday, o1.PayURL)
+	if o1.ID != o2.ID {
+		return errors.New("a double click made two orders")
+	}
+
+	inv, err := w.d.Panel.Invoice(ctx, o1.InvoiceID)
+	if err != nil {
+		return err
+	}
+	if err := payInvoice(ctx, w.d.DB, inv); err != nil {
+		return err
+	}
+	p("8. client pays invoice %s (%s EUR) at the panel's gateway", inv.Number, inv.Total.StringFixed(2))
+
+	body := []byte(`{"event":"invoice.paid","invoice_id":` + strconv.FormatUint(inv.ID, 10) + `}`)
+	for range 2 {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		hook := map[string]string{intake.HeaderTimestamp: ts, intake.HeaderSignature: intake.Sign([]byte(w.cfg.Security.WebhookSecret.Reveal()), ts, body)}
+		req, _ := http.NewRequestWithContext(ctx, "POST", w.base+"/webhooks/paymenter", bytes.NewReader(body))
+		for k, v := range hook {
+			req.Header.Set(k, v)
+		}
+		resp, err := w.http.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			return fmt.Errorf("webhook answered %s", resp.Status)
+		}
+	}
+	p("9. the panel bridge's signed webhook arrives twice (and the poller watches too)")
+
+	var done order
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := w.call(ctx, "GET", "/m/microupsell/admin/orders/"+strconv.FormatUint(o1.ID, 10), admin, nil, &done); err != nil {
+			return err
+		}
+		if done.State != "awaiting_payment" && done.State != "paid" && done.State != "applying" {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("order %d still %s after 60s", o1.ID, done.State)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p("10. order %d is %s:", done.ID, done.State)
+	for _, h := range done.History {
+		p("     - %s: %s", h.State, h.Message)
+	}
+	if done.State != "applied" {
+		return fmt.Errorf("order ended %s: %s", done.State, done.Reason)
+	}
+
+	after, _ := w.sim.Server(w.serverID)
+	svcAfter, err := w.d.Panel.Service(ctx, svc.ID)
+	if err != nil {
+		return err
+	}
+	var jobs, audits int
+	_ = w.d.DB.GetContext(ctx, &jobs, "SELECT COUNT(*) FROM upsell_jobs")
+	_ = w.d.DB.GetContext(ctx, &audits, "SELECT COUNT(*) FROM upsell_audit WHERE action = 'addon.applied'")
+	patches := w.sim.Requests(pterosim.RouteUpdateBuild)
+	wantPrice := svc.Price.Add(decimal.RequireFromString(ram.RecurringIncrease))
+	p("11. end state: Pterodactyl memory %d -> %d MiB (%d build PATCH), recurring price %s -> %s EUR, %d job, %d purchase log entry",
+		before.Limits.Memory, after.Limits.Memory, patches, svc.Price.StringFixed(2), svcAfter.Price.StringFixed(2), jobs, audits)
+	if after.Limits.Memory != before.Limits.Memory+1024 || !svcAfter.Price.Equal(wantPrice) || jobs != 1 || audits != 1 || patches != 1 ||
+		after.Limits.Disk != before.Limits.Disk || after.FeatureLimits.Backups != before.FeatureLimits.Backups {
+		return errors.New("end state is wrong")
+	}
+	p("OK: paid once, applied once, price raised once; nothing else on the server changed.")
+	return nil
+}
+
