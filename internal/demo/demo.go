@@ -197,8 +197,8 @@ func demoConfig() config.Config {
 			AdminToken: config.Secret(randomHex()), LinkSecret: config.Secret(randomHex()), WebhookSecret: config.Secret(randomHex()),
 			LinkTTL: time.Hour,
 		},
-		Poller: config.Poller{Interval: time.Second},
-		Log:    config.Log{Level: "warn", Format: "json"},
+		Poller:  config.Poller{Interval: time.Second},
+		Log:     config.Log{Level: "warn", Format: "json"},
 		Plugins: config.Plugins{SocketDir: sockets, StartTimeout: 30 * time.Second, MaxRestarts: 3, RestartBackoff: 200 * time.Millisecond, RestartWindow: 10 * time.Minute},
 	}
 }

@@ -238,4 +238,3 @@ func (w *walker) run(ctx context.Context) error {
 	p("OK: paid once, applied once, price raised once; nothing else on the server changed.")
 	return nil
 }
-
