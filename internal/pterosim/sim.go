@@ -450,6 +450,13 @@ func (s *Sim) InjectFault(f Fault) {
 	s.faults = append(s.faults, f)
 }
 
+// ClearFaults drops every injected fault not yet used: the panel recovers.
+func (s *Sim) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
 // SetLatency delays every response by d. The delay comes after the request
 // has been processed, as with a slow Wings sync after the commit. A client
 // that gives up (the request context is cancelled) gets no response, but its
