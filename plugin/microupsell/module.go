@@ -47,6 +47,14 @@ type Settings struct {
 
 func parseSettings(s map[string]string) (Settings, error) {
 	out := Settings{Proration: pricing.Calendar, MaxOpenOrders: 3, MaxApplyAttempts: 5, InvoiceDueDays: 7}
+	for k := range s {
+		switch k {
+		case "proration", "max_open_orders", "max_apply_attempts", "invoice_due_days":
+		default:
+			// A misspelt setting must not be silently ignored.
+			return out, hostapi.Invalid(k, "unknown Micro-Upsell setting")
+		}
+	}
 	if v := s["proration"]; v != "" {
 		switch pricing.Method(v) {
 		case pricing.Calendar, pricing.Paymenter:
