@@ -3,6 +3,8 @@ package hostapi
 import (
 	"context"
 
+	"github.com/shopspring/decimal"
+
 	"google.golang.org/grpc"
 
 	pb "github.com/upsell-io/upsell/hostapi/internal/upsellv1"
@@ -119,7 +121,26 @@ func (s *panelServer) UpdateRecurringPrice(ctx context.Context, r *pb.PriceChang
 	return &pb.PriceChangeResponse{ServiceId: out.ServiceID, From: decToWire(out.From), To: decToWire(out.To), RenewalInvoiceId: out.RenewalInvoiceID}, nil
 }
 
+func (s *panelServer) ExclusiveTaxRate(ctx context.Context, r *pb.IDRequest) (*pb.TaxRateResponse, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	rate, err := s.impl.ExclusiveTaxRate(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.TaxRateResponse{Rate: decToWire(rate)}, nil
+}
+
 type panelClient struct{ c pb.PanelClient }
+
+func (p *panelClient) ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error) {
+	out, err := p.c.ExclusiveTaxRate(ctx, &pb.IDRequest{Id: userID}, callOptions()...)
+	if err != nil {
+		return decimal.Zero, fromStatus(ctx, nil, err)
+	}
+	return decFromWire("rate", out.GetRate())
+}
 
 func (p *panelClient) Settings(ctx context.Context) (PanelSettings, error) {
 	out, err := p.c.Settings(ctx, &pb.Empty{}, callOptions()...)

@@ -2,6 +2,8 @@ package hostapi
 
 import (
 	"context"
+
+	"github.com/shopspring/decimal"
 )
 
 // Module is a feature plugin (Micro-Upsell, configurable options). The host
@@ -95,6 +97,10 @@ type Panel interface {
 	// equals From (else CodeConflict), and rewrites the item of an unpaid
 	// renewal invoice of the service to the new price.
 	UpdateRecurringPrice(ctx context.Context, tx TxID, change PriceChange) (PriceChanged, error)
+	// ExclusiveTaxRate is the percentage the panel adds to the user's
+	// recurring price (services.price includes it), zero when tax is off
+	// or inclusive.
+	ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error)
 }
 
 // Provision routes a target to the adapter that serves a service, with the

@@ -53,6 +53,8 @@ type statements struct {
 	serviceServer   *sqlx.Stmt
 	serverExtension *sqlx.Stmt
 	morphSettings   *sqlx.Stmt
+
+	taxRate *sqlx.Stmt
 }
 
 // statementSQL pairs each statement with its text.
@@ -107,6 +109,11 @@ func (s *statements) statementSQL() []struct {
 		{&s.serverExtension, "SELECT `id`, `name`, `extension`, `enabled` FROM `extensions`" +
 			" WHERE `id` = ? AND `type` = 'server' AND `deleted_at` IS NULL"},
 		{&s.morphSettings, "SELECT `key`, `value`, `encrypted` FROM `settings` WHERE `settingable_type` = ? AND `settingable_id` = ? ORDER BY `id`"},
+		// The user's country (a custom property) picks the rate; "all" is
+		// the fallback, as in Paymenter.
+		{&s.taxRate, "SELECT CAST(`rate` AS CHAR) FROM `tax_rates` WHERE `country` IN (COALESCE((SELECT `value` FROM `properties`" +
+			" WHERE `model_type` = ? AND `model_id` = ? AND `key` = 'country' LIMIT 1), 'all'), 'all')" +
+			" ORDER BY `country` = 'all' LIMIT 1"},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/shopspring/decimal"
 
 	"github.com/upsell-io/upsell/hostapi"
 )
@@ -22,6 +23,7 @@ type PanelBinding interface {
 	Invoice(ctx context.Context, id uint64) (hostapi.Invoice, error)
 	CreateInvoice(ctx context.Context, tx *sqlx.Tx, inv hostapi.NewInvoice) (hostapi.Invoice, error)
 	UpdateRecurringPrice(ctx context.Context, tx *sqlx.Tx, ch hostapi.PriceChange) (hostapi.PriceChanged, error)
+	ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error)
 }
 
 // Target says which adapter serves a service and how it reaches the server.
@@ -105,6 +107,10 @@ func (p *panel) Service(ctx context.Context, id uint64) (hostapi.Service, error)
 
 func (p *panel) User(ctx context.Context, id uint64) (hostapi.User, error) {
 	return p.s.deps.Panel.User(ctx, id)
+}
+
+func (p *panel) ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error) {
+	return p.s.deps.Panel.ExclusiveTaxRate(ctx, userID)
 }
 
 func (p *panel) Invoice(ctx context.Context, id uint64) (hostapi.Invoice, error) {

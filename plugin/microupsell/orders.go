@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/hostapi/money"
 	"github.com/upsell-io/upsell/plugin/microupsell/pricing"
@@ -80,7 +82,7 @@ func (m *Module) eligibleService(ctx context.Context, p hostapi.Principal) (host
 }
 
 // quote prices one package for one service, or says why it is not offered.
-func (m *Module) quote(pkg Package, svc hostapi.Service, settings hostapi.PanelSettings, held int) (pricing.Quote, error) {
+func (m *Module) quote(pkg Package, svc hostapi.Service, settings hostapi.PanelSettings, taxRate decimal.Decimal, held int) (pricing.Quote, error) {
 	_, s := m.deps()
 	switch {
 	case !pkg.Active:
@@ -97,7 +99,7 @@ func (m *Module) quote(pkg Package, svc hostapi.Service, settings hostapi.PanelS
 	}
 	q, err := pricing.Compute(pricing.Input{
 		MonthlyPrice: price, Cycle: svc.Cycle, ExpiresAt: svc.ExpiresAt, Now: m.now(),
-		Location: settings.Location(), Method: s.Proration,
+		Location: settings.Location(), Method: s.Proration, TaxRate: taxRate,
 	})
 	if err != nil {
 		return q, err
@@ -145,9 +147,14 @@ func (m *Module) listPackages(ctx context.Context, p hostapi.Principal) (hostapi
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
+	h, _ := m.deps()
+	tax, err := h.Panel.ExclusiveTaxRate(ctx, svc.UserID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
 	out := []quoteView{}
 	for _, pkg := range pkgs {
-		q, err := m.quote(pkg, svc, settings, held[pkg.ID])
+		q, err := m.quote(pkg, svc, settings, tax, held[pkg.ID])
 		if errors.Is(err, hostapi.ErrNotFound) {
 			continue // inactive or for another product: not shown at all
 		}
@@ -276,7 +283,11 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	q, err := m.quote(pkg, svc, settings, held[pkg.ID])
+	tax, err := h.Panel.ExclusiveTaxRate(ctx, svc.UserID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	q, err := m.quote(pkg, svc, settings, tax, held[pkg.ID])
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}

@@ -372,6 +372,51 @@ func (x *PriceChangeResponse) GetRenewalInvoiceId() uint64 {
 	return 0
 }
 
+type TaxRateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Percentage, e.g. "21.00"; "0" when the panel adds no tax to prices.
+	Rate          string `protobuf:"bytes,1,opt,name=rate,proto3" json:"rate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TaxRateResponse) Reset() {
+	*x = TaxRateResponse{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TaxRateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TaxRateResponse) ProtoMessage() {}
+
+func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TaxRateResponse.ProtoReflect.Descriptor instead.
+func (*TaxRateResponse) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *TaxRateResponse) GetRate() string {
+	if x != nil {
+		return x.Rate
+	}
+	return ""
+}
+
 type ServiceTargetRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ServiceId     uint64                 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
@@ -382,7 +427,7 @@ type ServiceTargetRequest struct {
 
 func (x *ServiceTargetRequest) Reset() {
 	*x = ServiceTargetRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[5]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +439,7 @@ func (x *ServiceTargetRequest) String() string {
 func (*ServiceTargetRequest) ProtoMessage() {}
 
 func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[5]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +452,7 @@ func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceTargetRequest.ProtoReflect.Descriptor instead.
 func (*ServiceTargetRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{5}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ServiceTargetRequest) GetServiceId() uint64 {
@@ -439,7 +484,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[6]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -451,7 +496,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[6]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -464,7 +509,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{6}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AuditEntry) GetTx() string {
@@ -525,7 +570,7 @@ type AuditWritten struct {
 
 func (x *AuditWritten) Reset() {
 	*x = AuditWritten{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[7]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -537,7 +582,7 @@ func (x *AuditWritten) String() string {
 func (*AuditWritten) ProtoMessage() {}
 
 func (x *AuditWritten) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[7]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -550,7 +595,7 @@ func (x *AuditWritten) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditWritten.ProtoReflect.Descriptor instead.
 func (*AuditWritten) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{7}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AuditWritten) GetId() uint64 {
@@ -579,7 +624,7 @@ type SQLValue struct {
 
 func (x *SQLValue) Reset() {
 	*x = SQLValue{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[8]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -591,7 +636,7 @@ func (x *SQLValue) String() string {
 func (*SQLValue) ProtoMessage() {}
 
 func (x *SQLValue) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[8]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -604,7 +649,7 @@ func (x *SQLValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLValue.ProtoReflect.Descriptor instead.
 func (*SQLValue) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{8}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SQLValue) GetKind() isSQLValue_Kind {
@@ -749,7 +794,7 @@ type SQLRow struct {
 
 func (x *SQLRow) Reset() {
 	*x = SQLRow{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[9]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -761,7 +806,7 @@ func (x *SQLRow) String() string {
 func (*SQLRow) ProtoMessage() {}
 
 func (x *SQLRow) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[9]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -774,7 +819,7 @@ func (x *SQLRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRow.ProtoReflect.Descriptor instead.
 func (*SQLRow) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{9}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SQLRow) GetValues() []*SQLValue {
@@ -795,7 +840,7 @@ type SQLRequest struct {
 
 func (x *SQLRequest) Reset() {
 	*x = SQLRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +852,7 @@ func (x *SQLRequest) String() string {
 func (*SQLRequest) ProtoMessage() {}
 
 func (x *SQLRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +865,7 @@ func (x *SQLRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRequest.ProtoReflect.Descriptor instead.
 func (*SQLRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{10}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SQLRequest) GetTx() string {
@@ -854,7 +899,7 @@ type SQLRows struct {
 
 func (x *SQLRows) Reset() {
 	*x = SQLRows{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -866,7 +911,7 @@ func (x *SQLRows) String() string {
 func (*SQLRows) ProtoMessage() {}
 
 func (x *SQLRows) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -879,7 +924,7 @@ func (x *SQLRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRows.ProtoReflect.Descriptor instead.
 func (*SQLRows) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{11}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SQLRows) GetColumns() []string {
@@ -906,7 +951,7 @@ type SQLExecResult struct {
 
 func (x *SQLExecResult) Reset() {
 	*x = SQLExecResult{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +963,7 @@ func (x *SQLExecResult) String() string {
 func (*SQLExecResult) ProtoMessage() {}
 
 func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +976,7 @@ func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLExecResult.ProtoReflect.Descriptor instead.
 func (*SQLExecResult) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{12}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SQLExecResult) GetRowsAffected() int64 {
@@ -957,7 +1002,7 @@ type TxRequest struct {
 
 func (x *TxRequest) Reset() {
 	*x = TxRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +1014,7 @@ func (x *TxRequest) String() string {
 func (*TxRequest) ProtoMessage() {}
 
 func (x *TxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +1027,7 @@ func (x *TxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxRequest.ProtoReflect.Descriptor instead.
 func (*TxRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{13}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TxRequest) GetTx() string {
@@ -1001,7 +1046,7 @@ type TxStarted struct {
 
 func (x *TxStarted) Reset() {
 	*x = TxStarted{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1058,7 @@ func (x *TxStarted) String() string {
 func (*TxStarted) ProtoMessage() {}
 
 func (x *TxStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1071,7 @@ func (x *TxStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxStarted.ProtoReflect.Descriptor instead.
 func (*TxStarted) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{14}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TxStarted) GetTx() string {
@@ -1069,7 +1114,9 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"service_id\x18\x01 \x01(\x04R\tserviceId\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\tR\x02to\x12,\n" +
-	"\x12renewal_invoice_id\x18\x04 \x01(\x04R\x10renewalInvoiceId\"h\n" +
+	"\x12renewal_invoice_id\x18\x04 \x01(\x04R\x10renewalInvoiceId\"%\n" +
+	"\x0fTaxRateResponse\x12\x12\n" +
+	"\x04rate\x18\x01 \x01(\tR\x04rate\"h\n" +
 	"\x14ServiceTargetRequest\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\x04R\tserviceId\x121\n" +
@@ -1112,7 +1159,7 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\tTxRequest\x12\x0e\n" +
 	"\x02tx\x18\x01 \x01(\tR\x02tx\"\x1b\n" +
 	"\tTxStarted\x12\x0e\n" +
-	"\x02tx\x18\x01 \x01(\tR\x02tx2\xde\x03\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx2\xb4\x04\n" +
 	"\x05Panel\x12F\n" +
 	"\bSettings\x12\x18.upsell.hostapi.v1.Empty\x1a .upsell.hostapi.v1.PanelSettings\x12F\n" +
 	"\n" +
@@ -1121,7 +1168,8 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\n" +
 	"GetInvoice\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x1a.upsell.hostapi.v1.Invoice\x12T\n" +
 	"\rCreateInvoice\x12'.upsell.hostapi.v1.CreateInvoiceRequest\x1a\x1a.upsell.hostapi.v1.Invoice\x12e\n" +
-	"\x14UpdateRecurringPrice\x12%.upsell.hostapi.v1.PriceChangeRequest\x1a&.upsell.hostapi.v1.PriceChangeResponse2\xee\x01\n" +
+	"\x14UpdateRecurringPrice\x12%.upsell.hostapi.v1.PriceChangeRequest\x1a&.upsell.hostapi.v1.PriceChangeResponse\x12T\n" +
+	"\x10ExclusiveTaxRate\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\".upsell.hostapi.v1.TaxRateResponse2\xee\x01\n" +
 	"\tProvision\x12?\n" +
 	"\x04Read\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x19.upsell.hostapi.v1.Limits\x12L\n" +
 	"\x05Apply\x12'.upsell.hostapi.v1.ServiceTargetRequest\x1a\x1a.upsell.hostapi.v1.Applied\x12R\n" +
@@ -1147,69 +1195,72 @@ func file_upsell_hostapi_v1_host_proto_rawDescGZIP() []byte {
 	return file_upsell_hostapi_v1_host_proto_rawDescData
 }
 
-var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_upsell_hostapi_v1_host_proto_goTypes = []any{
 	(*PanelSettings)(nil),        // 0: upsell.hostapi.v1.PanelSettings
 	(*IDRequest)(nil),            // 1: upsell.hostapi.v1.IDRequest
 	(*CreateInvoiceRequest)(nil), // 2: upsell.hostapi.v1.CreateInvoiceRequest
 	(*PriceChangeRequest)(nil),   // 3: upsell.hostapi.v1.PriceChangeRequest
 	(*PriceChangeResponse)(nil),  // 4: upsell.hostapi.v1.PriceChangeResponse
-	(*ServiceTargetRequest)(nil), // 5: upsell.hostapi.v1.ServiceTargetRequest
-	(*AuditEntry)(nil),           // 6: upsell.hostapi.v1.AuditEntry
-	(*AuditWritten)(nil),         // 7: upsell.hostapi.v1.AuditWritten
-	(*SQLValue)(nil),             // 8: upsell.hostapi.v1.SQLValue
-	(*SQLRow)(nil),               // 9: upsell.hostapi.v1.SQLRow
-	(*SQLRequest)(nil),           // 10: upsell.hostapi.v1.SQLRequest
-	(*SQLRows)(nil),              // 11: upsell.hostapi.v1.SQLRows
-	(*SQLExecResult)(nil),        // 12: upsell.hostapi.v1.SQLExecResult
-	(*TxRequest)(nil),            // 13: upsell.hostapi.v1.TxRequest
-	(*TxStarted)(nil),            // 14: upsell.hostapi.v1.TxStarted
-	(*InvoiceItem)(nil),          // 15: upsell.hostapi.v1.InvoiceItem
-	(*Limits)(nil),               // 16: upsell.hostapi.v1.Limits
-	(*Empty)(nil),                // 17: upsell.hostapi.v1.Empty
-	(*Service)(nil),              // 18: upsell.hostapi.v1.Service
-	(*User)(nil),                 // 19: upsell.hostapi.v1.User
-	(*Invoice)(nil),              // 20: upsell.hostapi.v1.Invoice
-	(*Applied)(nil),              // 21: upsell.hostapi.v1.Applied
+	(*TaxRateResponse)(nil),      // 5: upsell.hostapi.v1.TaxRateResponse
+	(*ServiceTargetRequest)(nil), // 6: upsell.hostapi.v1.ServiceTargetRequest
+	(*AuditEntry)(nil),           // 7: upsell.hostapi.v1.AuditEntry
+	(*AuditWritten)(nil),         // 8: upsell.hostapi.v1.AuditWritten
+	(*SQLValue)(nil),             // 9: upsell.hostapi.v1.SQLValue
+	(*SQLRow)(nil),               // 10: upsell.hostapi.v1.SQLRow
+	(*SQLRequest)(nil),           // 11: upsell.hostapi.v1.SQLRequest
+	(*SQLRows)(nil),              // 12: upsell.hostapi.v1.SQLRows
+	(*SQLExecResult)(nil),        // 13: upsell.hostapi.v1.SQLExecResult
+	(*TxRequest)(nil),            // 14: upsell.hostapi.v1.TxRequest
+	(*TxStarted)(nil),            // 15: upsell.hostapi.v1.TxStarted
+	(*InvoiceItem)(nil),          // 16: upsell.hostapi.v1.InvoiceItem
+	(*Limits)(nil),               // 17: upsell.hostapi.v1.Limits
+	(*Empty)(nil),                // 18: upsell.hostapi.v1.Empty
+	(*Service)(nil),              // 19: upsell.hostapi.v1.Service
+	(*User)(nil),                 // 20: upsell.hostapi.v1.User
+	(*Invoice)(nil),              // 21: upsell.hostapi.v1.Invoice
+	(*Applied)(nil),              // 22: upsell.hostapi.v1.Applied
 }
 var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
-	15, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
-	16, // 1: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
-	8,  // 2: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
-	8,  // 3: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
-	9,  // 4: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
-	17, // 5: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
+	16, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
+	17, // 1: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
+	9,  // 2: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
+	9,  // 3: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
+	10, // 4: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
+	18, // 5: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
 	1,  // 6: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
 	1,  // 7: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
 	1,  // 8: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
 	2,  // 9: upsell.hostapi.v1.Panel.CreateInvoice:input_type -> upsell.hostapi.v1.CreateInvoiceRequest
 	3,  // 10: upsell.hostapi.v1.Panel.UpdateRecurringPrice:input_type -> upsell.hostapi.v1.PriceChangeRequest
-	1,  // 11: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
-	5,  // 12: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	5,  // 13: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	6,  // 14: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
-	17, // 15: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
-	13, // 16: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
-	13, // 17: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
-	10, // 18: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
-	10, // 19: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
-	0,  // 20: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
-	18, // 21: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
-	19, // 22: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
-	20, // 23: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
-	20, // 24: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
-	4,  // 25: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
-	16, // 26: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
-	21, // 27: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
-	17, // 28: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
-	7,  // 29: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
-	14, // 30: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
-	17, // 31: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
-	17, // 32: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
-	11, // 33: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
-	12, // 34: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
-	20, // [20:35] is the sub-list for method output_type
-	5,  // [5:20] is the sub-list for method input_type
+	1,  // 11: upsell.hostapi.v1.Panel.ExclusiveTaxRate:input_type -> upsell.hostapi.v1.IDRequest
+	1,  // 12: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
+	6,  // 13: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	6,  // 14: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	7,  // 15: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
+	18, // 16: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
+	14, // 17: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
+	14, // 18: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
+	11, // 19: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
+	11, // 20: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
+	0,  // 21: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
+	19, // 22: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
+	20, // 23: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
+	21, // 24: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
+	21, // 25: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
+	4,  // 26: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
+	5,  // 27: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
+	17, // 28: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
+	22, // 29: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
+	18, // 30: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
+	8,  // 31: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
+	15, // 32: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
+	18, // 33: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
+	18, // 34: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
+	12, // 35: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
+	13, // 36: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
+	21, // [21:37] is the sub-list for method output_type
+	5,  // [5:21] is the sub-list for method input_type
 	5,  // [5:5] is the sub-list for extension type_name
 	5,  // [5:5] is the sub-list for extension extendee
 	0,  // [0:5] is the sub-list for field type_name
@@ -1221,7 +1272,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 		return
 	}
 	file_upsell_hostapi_v1_types_proto_init()
-	file_upsell_hostapi_v1_host_proto_msgTypes[8].OneofWrappers = []any{
+	file_upsell_hostapi_v1_host_proto_msgTypes[9].OneofWrappers = []any{
 		(*SQLValue_Null)(nil),
 		(*SQLValue_Int)(nil),
 		(*SQLValue_Uint)(nil),
@@ -1237,7 +1288,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_upsell_hostapi_v1_host_proto_rawDesc), len(file_upsell_hostapi_v1_host_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

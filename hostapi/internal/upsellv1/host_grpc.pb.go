@@ -28,6 +28,7 @@ const (
 	Panel_GetInvoice_FullMethodName           = "/upsell.hostapi.v1.Panel/GetInvoice"
 	Panel_CreateInvoice_FullMethodName        = "/upsell.hostapi.v1.Panel/CreateInvoice"
 	Panel_UpdateRecurringPrice_FullMethodName = "/upsell.hostapi.v1.Panel/UpdateRecurringPrice"
+	Panel_ExclusiveTaxRate_FullMethodName     = "/upsell.hostapi.v1.Panel/ExclusiveTaxRate"
 )
 
 // PanelClient is the client API for Panel service.
@@ -42,6 +43,9 @@ type PanelClient interface {
 	GetInvoice(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*Invoice, error)
 	CreateInvoice(ctx context.Context, in *CreateInvoiceRequest, opts ...grpc.CallOption) (*Invoice, error)
 	UpdateRecurringPrice(ctx context.Context, in *PriceChangeRequest, opts ...grpc.CallOption) (*PriceChangeResponse, error)
+	// The tax percentage the panel adds to the user's recurring prices
+	// (exclusive tax); added in minor version 1.1.
+	ExclusiveTaxRate(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*TaxRateResponse, error)
 }
 
 type panelClient struct {
@@ -112,6 +116,16 @@ func (c *panelClient) UpdateRecurringPrice(ctx context.Context, in *PriceChangeR
 	return out, nil
 }
 
+func (c *panelClient) ExclusiveTaxRate(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*TaxRateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TaxRateResponse)
+	err := c.cc.Invoke(ctx, Panel_ExclusiveTaxRate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PanelServer is the server API for Panel service.
 // All implementations must embed UnimplementedPanelServer
 // for forward compatibility.
@@ -124,6 +138,9 @@ type PanelServer interface {
 	GetInvoice(context.Context, *IDRequest) (*Invoice, error)
 	CreateInvoice(context.Context, *CreateInvoiceRequest) (*Invoice, error)
 	UpdateRecurringPrice(context.Context, *PriceChangeRequest) (*PriceChangeResponse, error)
+	// The tax percentage the panel adds to the user's recurring prices
+	// (exclusive tax); added in minor version 1.1.
+	ExclusiveTaxRate(context.Context, *IDRequest) (*TaxRateResponse, error)
 	mustEmbedUnimplementedPanelServer()
 }
 
@@ -151,6 +168,9 @@ func (UnimplementedPanelServer) CreateInvoice(context.Context, *CreateInvoiceReq
 }
 func (UnimplementedPanelServer) UpdateRecurringPrice(context.Context, *PriceChangeRequest) (*PriceChangeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method UpdateRecurringPrice not implemented")
+}
+func (UnimplementedPanelServer) ExclusiveTaxRate(context.Context, *IDRequest) (*TaxRateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExclusiveTaxRate not implemented")
 }
 func (UnimplementedPanelServer) mustEmbedUnimplementedPanelServer() {}
 func (UnimplementedPanelServer) testEmbeddedByValue()               {}
@@ -281,6 +301,24 @@ func _Panel_UpdateRecurringPrice_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Panel_ExclusiveTaxRate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IDRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PanelServer).ExclusiveTaxRate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Panel_ExclusiveTaxRate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PanelServer).ExclusiveTaxRate(ctx, req.(*IDRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Panel_ServiceDesc is the grpc.ServiceDesc for Panel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -311,6 +349,10 @@ var Panel_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateRecurringPrice",
 			Handler:    _Panel_UpdateRecurringPrice_Handler,
+		},
+		{
+			MethodName: "ExclusiveTaxRate",
+			Handler:    _Panel_ExclusiveTaxRate_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
