@@ -377,9 +377,10 @@ func sqlResultToWire(v any) (*pb.SQLValue, error) {
 		// DOUBLE columns come back as floats; send their exact text so the
 		// caller decides, rather than rounding through float64 twice.
 		return &pb.SQLValue{Kind: &pb.SQLValue_Text{Text: fmt.Sprint(x)}}, nil
-	case []byte:
-		return &pb.SQLValue{Kind: &pb.SQLValue_Text{Text: string(x)}}, nil
 	}
+	// []byte here is a binary column (the Store turns text columns into
+	// strings): it travels as bytes, never as a proto string, which must be
+	// valid UTF-8.
 	return sqlArgToWire(v)
 }
 

@@ -1,7 +1,9 @@
 package hostapi
 
 import (
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,6 +147,37 @@ func TestErrorStatusRoundTrip(t *testing.T) {
 		var got *Error
 		if !asError(out, &got) || got.Code != want.Code || got.Field != want.Field || got.Error() != in.Error() {
 			t.Errorf("%v came back as %v (%#v)", in, out, got)
+		}
+	}
+}
+
+func TestBinaryColumnsTravelAsBytes(t *testing.T) {
+	w, err := sqlResultToWire([]byte{0xff, 0x00, 0xfe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := sqlValueFromWire(w).([]byte); !ok || len(got) != 3 || got[0] != 0xff {
+		t.Fatalf("binary value came back as %#v", sqlValueFromWire(w))
+	}
+}
+
+func TestScanRefusesOverflow(t *testing.T) {
+	r := &Rows{Columns: []string{"n"}, Values: [][]any{{uint64(1<<63 + 1)}}}
+	var n int64
+	if err := r.Scan(0, &n); err == nil {
+		t.Fatalf("uint64 above MaxInt64 scanned into int64 as %d", n)
+	}
+	var u uint64
+	if err := r.Scan(0, &u); err != nil || u != 1<<63+1 {
+		t.Fatalf("uint64: %d %v", u, err)
+	}
+}
+
+func TestServerRefNeverPrintsSecret(t *testing.T) {
+	ref := ServerRef{ServiceID: 1, Endpoint: "https://panel", Secret: "ptla_supersecret"}
+	for _, s := range []string{fmt.Sprint(ref), fmt.Sprintf("%+v", ref), fmt.Sprintf("%#v", ref), ref.LogValue().String()} {
+		if strings.Contains(s, "supersecret") {
+			t.Fatalf("secret printed: %s", s)
 		}
 	}
 }

@@ -90,7 +90,9 @@ var ErrPluginShutdown = errors.New("plugin has shut down")
 // in format keeps the cause for errors.Is/As on this side of the wire.
 func Errorf(code Code, format string, args ...any) *Error {
 	wrapped := fmt.Errorf(format, args...)
-	return &Error{Code: code, Message: wrapped.Error(), Err: errors.Unwrap(wrapped)}
+	// Keep the whole wrapped error as the cause: errors.Is/As then see
+	// every %w operand, not only a single one.
+	return &Error{Code: code, Message: wrapped.Error(), Err: wrapped}
 }
 
 // Invalid builds a CodeInvalid error naming the offending field.

@@ -46,6 +46,13 @@ type hostBroker struct {
 	started bool
 }
 
+// reset allows another Configure after a failed one.
+func (b *hostBroker) reset() {
+	b.mu.Lock()
+	b.started = false
+	b.mu.Unlock()
+}
+
 // serve starts the brokered host API server and returns its id.
 func (b *hostBroker) serve(h Host) (uint32, error) {
 	b.mu.Lock()
@@ -63,13 +70,14 @@ func (b *hostBroker) serve(h Host) (uint32, error) {
 	return id, nil
 }
 
-// dialHost is the plugin side: dial the host API once.
-func dialHost(broker *plugin.GRPCBroker, id uint32) (Host, error) {
+// dialHost is the plugin side: dial the host API once. The returned close
+// releases the connection when Configure fails.
+func dialHost(broker *plugin.GRPCBroker, id uint32) (Host, func(), error) {
 	conn, err := broker.Dial(id)
 	if err != nil {
-		return Host{}, fmt.Errorf("dial host API: %w", err)
+		return Host{}, nil, fmt.Errorf("dial host API: %w", err)
 	}
-	return NewHostClient(conn), nil
+	return NewHostClient(conn), func() { conn.Close() }, nil
 }
 
 // ---- Module ----
@@ -110,11 +118,12 @@ func (s *moduleServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.DescribeM
 }
 
 func (s *moduleServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.Empty, error) {
-	host, err := dialHost(s.broker, r.GetHostBrokerId())
+	host, closeHost, err := dialHost(s.broker, r.GetHostBrokerId())
 	if err != nil {
 		return nil, toStatus(&Error{Code: CodeUnavailable, Message: err.Error()})
 	}
 	if err := s.impl.Configure(ctx, host, r.GetSettings()); err != nil {
+		closeHost()
 		return nil, toStatus(err)
 	}
 	return &pb.Empty{}, nil
@@ -165,6 +174,9 @@ func (m *ModuleClient) Configure(ctx context.Context, host Host, settings map[st
 	ctx, cancel := callCtx(ctx, m.done)
 	defer cancel()
 	_, err = m.c.Configure(ctx, &pb.ConfigureRequest{HostBrokerId: id, Settings: settings}, callOptions()...)
+	if err != nil {
+		m.broker.reset()
+	}
 	return fromStatus(ctx, m.done, err)
 }
 
@@ -230,11 +242,12 @@ func (s *adapterServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.Describe
 }
 
 func (s *adapterServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.Empty, error) {
-	host, err := dialHost(s.broker, r.GetHostBrokerId())
+	host, closeHost, err := dialHost(s.broker, r.GetHostBrokerId())
 	if err != nil {
 		return nil, toStatus(&Error{Code: CodeUnavailable, Message: err.Error()})
 	}
 	if err := s.impl.Configure(ctx, host, r.GetSettings()); err != nil {
+		closeHost()
 		return nil, toStatus(err)
 	}
 	return &pb.Empty{}, nil
@@ -292,6 +305,9 @@ func (a *AdapterClient) Configure(ctx context.Context, host Host, settings map[s
 	ctx, cancel := callCtx(ctx, a.done)
 	defer cancel()
 	_, err = a.c.Configure(ctx, &pb.ConfigureRequest{HostBrokerId: id, Settings: settings}, callOptions()...)
+	if err != nil {
+		a.broker.reset()
+	}
 	return fromStatus(ctx, a.done, err)
 }
 

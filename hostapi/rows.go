@@ -85,15 +85,15 @@ func assign(dest any, v any) error {
 		}
 		*d = int(n)
 	case *uint64:
+		if u, ok := v.(uint64); ok {
+			*d = u
+			return nil
+		}
 		n, err := toInt64(v)
 		if err != nil {
 			return err
 		}
 		if n < 0 {
-			if u, ok := v.(uint64); ok {
-				*d = u
-				return nil
-			}
 			return fmt.Errorf("negative %d into *uint64", n)
 		}
 		*d = uint64(n)
@@ -168,7 +168,7 @@ func toInt64(v any) (int64, error) {
 		return x, nil
 	case uint64:
 		if x > 1<<63-1 {
-			return -1, nil // caller handles the uint64 case
+			return 0, fmt.Errorf("%d overflows int64", x)
 		}
 		return int64(x), nil
 	case bool:

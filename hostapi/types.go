@@ -2,6 +2,7 @@ package hostapi
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -243,6 +244,12 @@ type ServerRef struct {
 func (r ServerRef) String() string {
 	return fmt.Sprintf("service %d server %q at %s", r.ServiceID, r.ServerID, r.Endpoint)
 }
+
+// GoString keeps %#v from printing the secret.
+func (r ServerRef) GoString() string { return "hostapi.ServerRef{" + r.String() + "}" }
+
+// LogValue keeps structured loggers from printing the secret.
+func (r ServerRef) LogValue() slog.Value { return slog.StringValue(r.String()) }
 
 // Applied reports what an adapter's Apply did.
 type Applied struct {

@@ -11,6 +11,7 @@ import (
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/internal/auth"
 	"github.com/upsell-io/upsell/internal/httpserver"
+	"github.com/upsell-io/upsell/internal/supervisor"
 )
 
 // maxBodyBytes bounds request bodies forwarded to modules.
@@ -28,7 +29,7 @@ func (d *Daemon) Mount(srv *httpserver.Server) {
 func (d *Daemon) Ready() []httpserver.CheckResult {
 	var out []httpserver.CheckResult
 	for _, st := range d.Supervisor.Statuses() {
-		ok := st.State == "running"
+		ok := st.State == supervisor.Running
 		detail := string(st.State)
 		if st.LastError != "" && !ok {
 			detail += ": " + st.LastError
@@ -131,11 +132,17 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 	resp, err := m.HandleHTTP(r.Context(), hostapi.HTTPRequest{
 		Method: r.Method, Path: path, Query: q, Body: body, Principal: p,
 		Header:    map[string][]string{"Content-Type": r.Header.Values("Content-Type"), "Idempotency-Key": r.Header.Values("Idempotency-Key")},
-		RequestID: w.Header().Get("X-Request-Id"),
+		RequestID: httpserver.RequestID(r.Context()),
 	})
 	if err != nil {
 		status, code := httpStatus(err)
-		writeError(w, status, code, err.Error())
+		msg := err.Error()
+		if status == http.StatusInternalServerError {
+			// Internal details (SQL, panics) go to the log, not the client.
+			d.Logger.Error("module request failed", "module", name, "path", path, "request_id", httpserver.RequestID(r.Context()), "error", err)
+			msg = "internal error; request id " + httpserver.RequestID(r.Context())
+		}
+		writeError(w, status, code, msg)
 		return
 	}
 	for k, vs := range resp.Header {
@@ -145,6 +152,11 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 	}
 	if resp.Status == 0 {
 		resp.Status = http.StatusOK
+	}
+	if resp.Status < 200 || resp.Status > 599 {
+		d.Logger.Error("module answered an invalid status", "module", name, "status", resp.Status)
+		writeError(w, http.StatusBadGateway, "internal", "the module gave an invalid answer")
+		return
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)

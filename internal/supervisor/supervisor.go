@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -151,10 +152,11 @@ type instance struct {
 	mu       sync.RWMutex
 	status   Status
 	client   *plugin.Client
-	module   *hostapi.ModuleClient
-	adapter  *hostapi.AdapterClient
-	info     any
-	release  func()
+	module      *hostapi.ModuleClient
+	adapter     *hostapi.AdapterClient
+	moduleInfo  hostapi.ModuleInfo
+	adapterInfo hostapi.AdapterInfo
+	release     func()
 	failures []time.Time
 	ready    chan struct{} // closed after the first start attempt
 }
@@ -283,8 +285,10 @@ func (s *Supervisor) run(inst *instance) {
 			s.setState(inst, Stopped, "")
 			return
 		}
+		// Mark the plugin down before killing it, so no caller is handed a
+		// dying client and /readyz never reports a dead plugin as running.
+		restarts, giveUp := s.recordFailure(inst, err)
 		s.kill(inst)
-		restarts, giveUp := s.recordFailure(inst)
 		if giveUp {
 			s.setState(inst, Failed, fmt.Sprintf("gave up after %d restarts: %v", restarts-1, err))
 			s.opts.Logger.Error("plugin failed to stay running", "plugin", inst.spec.Name, "error", err)
@@ -312,12 +316,16 @@ func (s *Supervisor) backoff(attempt int) time.Duration {
 	return d
 }
 
-// recordFailure counts failures within the window; it returns how many and
-// whether the budget is spent.
-func (s *Supervisor) recordFailure(inst *instance) (int, bool) {
+// recordFailure marks the plugin restarting and counts failures within the
+// window, in one step; it returns how many and whether the budget is spent.
+func (s *Supervisor) recordFailure(inst *instance, cause error) (int, bool) {
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
 	now := time.Now()
+	inst.status.State, inst.status.PID, inst.status.Since = Restarting, 0, now
+	if cause != nil {
+		inst.status.LastError = cause.Error()
+	}
 	kept := inst.failures[:0]
 	for _, f := range inst.failures {
 		if now.Sub(f) < s.opts.RestartWindow {
@@ -378,11 +386,14 @@ func (s *Supervisor) launch(inst *instance) error {
 		if info.Name != spec.Name {
 			return fmt.Errorf("plugin registered as %q describes itself as %q", spec.Name, info.Name)
 		}
+		if err := s.checkPrefix(spec.Name, info.TablePrefix); err != nil {
+			return err
+		}
 		if err := c.Configure(ctx, s.hostFor(inst, info.TablePrefix), spec.Settings); err != nil {
 			return fmt.Errorf("configure module %s: %w", spec.Name, err)
 		}
 		inst.mu.Lock()
-		inst.module, inst.info, inst.status.Version = c, info, info.Version
+		inst.module, inst.moduleInfo, inst.status.Version = c, info, info.Version
 		inst.mu.Unlock()
 	case *hostapi.AdapterClient:
 		info, err := c.Describe(ctx)
@@ -396,7 +407,7 @@ func (s *Supervisor) launch(inst *instance) error {
 			return fmt.Errorf("configure adapter %s: %w", spec.Name, err)
 		}
 		inst.mu.Lock()
-		inst.adapter, inst.info, inst.status.Version = c, info, info.Version
+		inst.adapter, inst.adapterInfo, inst.status.Version = c, info, info.Version
 		inst.mu.Unlock()
 	default:
 		return fmt.Errorf("plugin %s dispensed %T, not a %s", spec.Name, raw, spec.Kind)
@@ -406,6 +417,33 @@ func (s *Supervisor) launch(inst *instance) error {
 		inst.status.PID = rc.Pid
 	}
 	inst.mu.Unlock()
+	return nil
+}
+
+// tablePrefix is what a module's table prefix must look like: its own
+// "ext_" namespace, so a module can never claim a panel table ("s" would
+// cover services and settings) or the host's upsell_ tables.
+var tablePrefix = regexp.MustCompile(`^ext_[a-z0-9]+(_[a-z0-9]+)*_$`)
+
+// checkPrefix refuses a malformed prefix, or one that overlaps another
+// module's.
+func (s *Supervisor) checkPrefix(name, prefix string) error {
+	if !tablePrefix.MatchString(prefix) {
+		return fmt.Errorf("module %s: table prefix %q must look like ext_<name>_", name, prefix)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for other, inst := range s.instances {
+		if other == name {
+			continue
+		}
+		inst.mu.RLock()
+		theirs := inst.moduleInfo.TablePrefix
+		inst.mu.RUnlock()
+		if theirs != "" && (strings.HasPrefix(prefix, theirs) || strings.HasPrefix(theirs, prefix)) {
+			return fmt.Errorf("module %s: table prefix %q overlaps module %s's %q", name, prefix, other, theirs)
+		}
+	}
 	return nil
 }
 
@@ -538,8 +576,7 @@ func (s *Supervisor) ModuleInfo(name string) (hostapi.ModuleInfo, bool) {
 	}
 	inst.mu.RLock()
 	defer inst.mu.RUnlock()
-	info, ok := inst.info.(hostapi.ModuleInfo)
-	return info, ok
+	return inst.moduleInfo, inst.moduleInfo.Name != ""
 }
 
 // Adapter returns the live adapter named name.
@@ -564,8 +601,7 @@ func (s *Supervisor) AdapterInfo(name string) (hostapi.AdapterInfo, bool) {
 	}
 	inst.mu.RLock()
 	defer inst.mu.RUnlock()
-	info, ok := inst.info.(hostapi.AdapterInfo)
-	return info, ok
+	return inst.adapterInfo, inst.adapterInfo.Name != ""
 }
 
 // Statuses returns every plugin's status, sorted by name.

@@ -38,13 +38,14 @@ func TestMain(m *testing.M) {
 type crashyModule struct{}
 
 func (crashyModule) Describe(context.Context) (hostapi.ModuleInfo, error) {
-	return hostapi.ModuleInfo{Name: "crashy", Version: "1.2.3"}, nil
+	return hostapi.ModuleInfo{Name: "crashy", Version: "1.2.3", TablePrefix: "ext_crashy_"}, nil
 }
 func (crashyModule) Configure(context.Context, hostapi.Host, map[string]string) error { return nil }
 func (crashyModule) HandleHTTP(_ context.Context, req hostapi.HTTPRequest) (hostapi.HTTPResponse, error) {
 	if req.Path == "/crash" {
 		go func() { panic("crashy module crashed") }()
-		time.Sleep(time.Second)
+		// Never answer: the panic ends the process first.
+		select {}
 	}
 	return hostapi.HTTPResponse{Status: 200, Body: []byte(strconv.Itoa(os.Getpid()))}, nil
 }
