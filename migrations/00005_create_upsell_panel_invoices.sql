@@ -1,5 +1,7 @@
--- Invoices upsell created on the panel, keyed by the caller's idempotency
--- key so a retried create finds and returns the invoice it already made.
+-- Invoices upsell created on the panel and the module that owns each, written
+-- with the invoice: paid-invoice events go back to that module, and the poller
+-- watches only these invoices. idempotency_key is "<panel>:<invoice id>";
+-- modules make their own creates idempotent (Micro-Upsell's order key).
 -- +goose Up
 CREATE TABLE upsell_panel_invoices (
     id              BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,

@@ -171,6 +171,11 @@ func New(ctx context.Context, db *sqlx.DB, cfg Config) (*Binding, error) {
 	return b, nil
 }
 
+// InvoicesJoinTransactions reports whether CreateInvoice writes inside the
+// caller's transaction. The "api" writer creates invoices over HTTP, outside
+// any database transaction, so the host records their owner on its own.
+func (b *Binding) InvoicesJoinTransactions() bool { return b.api == nil }
+
 // Close releases the prepared statements.
 func (b *Binding) Close() error {
 	return b.stmts.close()

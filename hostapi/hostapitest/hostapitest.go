@@ -32,8 +32,8 @@ const EnvServe = "UPSELL_HOSTAPITEST_SERVE"
 // broker, configures it with host, and returns the host-side client.
 func InProcessModule(t testing.TB, m hostapi.Module, host hostapi.Host, settings map[string]string) *hostapi.ModuleClient {
 	t.Helper()
-	client, _ := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{hostapi.ModulePluginName: &hostapi.ModulePlugin{Impl: recoveringModule{m}}})
-	t.Cleanup(func() { client.Close() })
+	client, server := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{hostapi.ModulePluginName: &hostapi.ModulePlugin{Impl: recoveringModule{m}}})
+	t.Cleanup(func() { client.Close(); server.Stop() })
 	raw, err := client.Dispense(hostapi.ModulePluginName)
 	if err != nil {
 		t.Fatalf("dispense module: %v", err)
@@ -48,8 +48,8 @@ func InProcessModule(t testing.TB, m hostapi.Module, host hostapi.Host, settings
 // InProcessAdapter is InProcessModule for adapters.
 func InProcessAdapter(t testing.TB, a hostapi.Adapter, host hostapi.Host, settings map[string]string) *hostapi.AdapterClient {
 	t.Helper()
-	client, _ := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{hostapi.AdapterPluginName: &hostapi.AdapterPlugin{Impl: recoveringAdapter{a}}})
-	t.Cleanup(func() { client.Close() })
+	client, server := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{hostapi.AdapterPluginName: &hostapi.AdapterPlugin{Impl: recoveringAdapter{a}}})
+	t.Cleanup(func() { client.Close(); server.Stop() })
 	raw, err := client.Dispense(hostapi.AdapterPluginName)
 	if err != nil {
 		t.Fatalf("dispense adapter: %v", err)
