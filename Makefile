@@ -8,8 +8,10 @@ LDFLAGS := -X $(MODULE)/internal/buildinfo.Version=$(VERSION)
 
 .PHONY: build test proto proto-check vet bench demo
 
+# The production binary leaves the demo's embedded database engine out
+# (-tags nodemo: 29 MB instead of 89 MB).
 build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/upsell ./cmd/upsell
+	$(GO) build -trimpath -tags nodemo -ldflags "$(LDFLAGS)" -o $(BIN)/upsell ./cmd/upsell
 
 # The README's test command. Runs against MariaDB when UPSELL_TEST_MYSQL_DSN is
 # set (.ci/run sets it), else on the embedded engine.

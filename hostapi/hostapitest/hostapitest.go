@@ -33,7 +33,7 @@ const EnvServe = "UPSELL_HOSTAPITEST_SERVE"
 func InProcessModule(t testing.TB, m hostapi.Module, host hostapi.Host, settings map[string]string) *hostapi.ModuleClient {
 	t.Helper()
 	client, server := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{hostapi.ModulePluginName: &hostapi.ModulePlugin{Impl: recoveringModule{m}}})
-	t.Cleanup(func() { client.Close(); server.Stop() })
+	t.Cleanup(func() { server.Stop(); client.Close() })
 	raw, err := client.Dispense(hostapi.ModulePluginName)
 	if err != nil {
 		t.Fatalf("dispense module: %v", err)
@@ -49,7 +49,7 @@ func InProcessModule(t testing.TB, m hostapi.Module, host hostapi.Host, settings
 func InProcessAdapter(t testing.TB, a hostapi.Adapter, host hostapi.Host, settings map[string]string) *hostapi.AdapterClient {
 	t.Helper()
 	client, server := plugin.TestPluginGRPCConn(t, false, plugin.PluginSet{hostapi.AdapterPluginName: &hostapi.AdapterPlugin{Impl: recoveringAdapter{a}}})
-	t.Cleanup(func() { client.Close(); server.Stop() })
+	t.Cleanup(func() { server.Stop(); client.Close() })
 	raw, err := client.Dispense(hostapi.AdapterPluginName)
 	if err != nil {
 		t.Fatalf("dispense adapter: %v", err)

@@ -95,9 +95,10 @@ func pluginLogger(level string) hclog.Logger {
 func (d *Daemon) hostFor(name string, kind hostapi.PluginKind, prefix string) (hostapi.Host, func()) {
 	svc := host.New(host.Deps{DB: d.DB, Panel: d.Panel, Router: d.route, Adapters: d.Supervisor, Locks: d.Locks, PanelName: panelName}, name, prefix)
 	if kind == hostapi.KindAdapter {
-		// Adapters get the panel read-only view they may need, no Store.
+		// Adapters may read the panel; they may not bill, change prices,
+		// provision other services or touch tables.
 		h := svc.Host()
-		h.Store = nil
+		h.Panel, h.Provision, h.Store = host.ReadOnlyPanel(h.Panel), nil, nil
 		return h, svc.Close
 	}
 	return svc.Host(), svc.Close
@@ -168,12 +169,12 @@ func (d *Daemon) StartPlugins(ctx context.Context) error {
 // route finds the adapter and credentials for a service: upsell's own
 // per-server configuration first, else the server the panel links to the
 // service's product.
-func (d *Daemon) route(ctx context.Context, serviceID uint64) (host.Target, error) {
+func (d *Daemon) route(ctx context.Context, serviceID uint64) (host.Route, error) {
 	b, err := d.Panel.ServerBinding(ctx, serviceID)
 	if err != nil {
-		return host.Target{}, err
+		return host.Route{}, err
 	}
-	t := host.Target{
+	t := host.Route{
 		Adapter: d.adapterFor(b.Extension),
 		Ref:     hostapi.ServerRef{ServiceID: serviceID, Endpoint: b.Host, Secret: b.APIKey, Options: map[string]string{}},
 	}
@@ -194,7 +195,7 @@ func (d *Daemon) route(ctx context.Context, serviceID uint64) (host.Target, erro
 		}
 	}
 	if t.Adapter == "" {
-		return host.Target{}, hostapi.Errorf(hostapi.CodePrecondition, "no adapter serves %q servers", b.Extension)
+		return host.Route{}, hostapi.Errorf(hostapi.CodePrecondition, "no adapter serves %q servers", b.Extension)
 	}
 	return t, nil
 }

@@ -20,7 +20,7 @@ func (d *Daemon) inbox() *intake.Inbox {
 
 // webhookHandler verifies and records paid-invoice webhooks.
 func (d *Daemon) webhookHandler() http.Handler {
-	return intake.WebhookHandler([]byte(d.Config.Security.WebhookSecret.Reveal()), d.inbox(), time.Now)
+	return intake.WebhookHandler([]byte(d.Config.Security.WebhookSecret.Reveal()), d.inbox(), d.Logger, time.Now)
 }
 
 // RunIntake polls for paid invoices and runs jobs until ctx ends. Every

@@ -2,8 +2,8 @@ package host
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 	"time"
 
@@ -26,15 +26,26 @@ type PanelBinding interface {
 	ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error)
 }
 
-// Target says which adapter serves a service and how it reaches the server.
-type Target struct {
+// TransactionalInvoices is implemented by a PanelBinding that can say
+// whether its CreateInvoice writes inside the transaction it is given. A
+// binding that creates invoices elsewhere (over the panel's HTTP API)
+// returns false: its invoice exists as soon as CreateInvoice returns, even
+// if the module's transaction rolls back. A binding that does not
+// implement it is taken to join transactions.
+type TransactionalInvoices interface {
+	InvoicesJoinTransactions() bool
+}
+
+// Route says which adapter serves a service and how it reaches the server.
+// (Not to be confused with hostapi.Target, the resources to apply.)
+type Route struct {
 	Adapter string
 	Ref     hostapi.ServerRef
 }
 
 // Router finds the adapter and credentials for a service (from the panel's
 // server binding, or upsell's own per-server configuration).
-type Router func(ctx context.Context, serviceID uint64) (Target, error)
+type Router func(ctx context.Context, serviceID uint64) (Route, error)
 
 // Adapters gives the live adapter plugin by name (the supervisor).
 type Adapters interface {
@@ -120,10 +131,19 @@ func (p *panel) Invoice(ctx context.Context, id uint64) (hostapi.Invoice, error)
 // CreateInvoice writes the invoice and records which module owns it, in one
 // transaction (the module's, or one of its own), so a paid-invoice event
 // always finds its way back and the poller watches only upsell's invoices.
+//
+// A binding that cannot join transactions (TransactionalInvoices false)
+// has made a payable invoice by the time it returns, whatever the module's
+// transaction does next; its owner is then recorded at once, in a
+// transaction of its own, so a rollback cannot leave a paid invoice that
+// nobody acts on.
 func (p *panel) CreateInvoice(ctx context.Context, txID hostapi.TxID, inv hostapi.NewInvoice) (hostapi.Invoice, error) {
 	tx, err := p.s.store.SQLTx(txID)
 	if err != nil {
 		return hostapi.Invoice{}, err
+	}
+	if !joinsTransactions(p.s.deps.Panel) {
+		return p.createInvoiceOutside(ctx, inv)
 	}
 	own := tx == nil
 	if own {
@@ -147,13 +167,68 @@ func (p *panel) CreateInvoice(ctx context.Context, txID hostapi.TxID, inv hostap
 	return out, nil
 }
 
+// joinsTransactions reports whether b writes invoices inside the
+// transaction it is given.
+func joinsTransactions(b PanelBinding) bool {
+	t, ok := b.(TransactionalInvoices)
+	return !ok || t.InvoicesJoinTransactions()
+}
+
+// recordOwnerTimeout bounds recording the owner of an invoice that already
+// exists in the panel; it is not cut short by the caller's context.
+const recordOwnerTimeout = 15 * time.Second
+
+// createInvoiceOutside creates the invoice through a binding that does not
+// join transactions and records its owner in a committed transaction of its
+// own, retrying briefly: the invoice is payable already.
+func (p *panel) createInvoiceOutside(ctx context.Context, inv hostapi.NewInvoice) (hostapi.Invoice, error) {
+	out, err := p.s.deps.Panel.CreateInvoice(ctx, nil, inv)
+	if err != nil {
+		return hostapi.Invoice{}, err
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordOwnerTimeout)
+	defer cancel()
+	now := p.s.deps.Now()
+	for attempt := 1; ; attempt++ {
+		err = p.recordOwnerCommitted(rctx, out.ID, now)
+		if err == nil || errors.Is(err, hostapi.ErrConflict) { // conflict: an earlier attempt committed
+			return out, nil
+		}
+		if attempt == 3 || rctx.Err() != nil {
+			break
+		}
+		select {
+		case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+		case <-rctx.Done():
+		}
+	}
+	return hostapi.Invoice{}, hostapi.Errorf(hostapi.CodeInternal,
+		"invoice %s (id %d) was created in the panel but its owner (%s) could not be recorded; payment will not be acted on until it is: %w",
+		out.Number, out.ID, p.s.plugin, err)
+}
+
+func (p *panel) recordOwnerCommitted(ctx context.Context, invoiceID uint64, now time.Time) error {
+	tx, err := p.s.deps.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return sqlError("begin", err)
+	}
+	defer tx.Rollback()
+	if err := RecordInvoice(ctx, tx, p.s.panelName(), invoiceID, p.s.plugin, now); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return sqlError("commit invoice owner", err)
+	}
+	return nil
+}
+
 const insertPanelInvoice = `INSERT INTO upsell_panel_invoices (panel, invoice_id, module, idempotency_key, created_at) VALUES (?, ?, ?, ?, ?)`
 
 // RecordInvoice notes that module owns a panel invoice.
 func RecordInvoice(ctx context.Context, tx *sqlx.Tx, panel string, invoiceID uint64, module string, now time.Time) error {
 	key := fmt.Sprintf("%s:%d", panel, invoiceID)
 	if _, err := tx.ExecContext(ctx, insertPanelInvoice, panel, invoiceID, module, key, now.UTC()); err != nil {
-		return hostapi.Errorf(hostapi.CodeUnavailable, "record invoice owner: %w", err)
+		return sqlError("record invoice owner", err)
 	}
 	return nil
 }
@@ -164,6 +239,47 @@ func (p *panel) UpdateRecurringPrice(ctx context.Context, txID hostapi.TxID, ch 
 		return hostapi.PriceChanged{}, err
 	}
 	return p.s.deps.Panel.UpdateRecurringPrice(ctx, tx, ch)
+}
+
+// ReadOnlyPanel forwards p's reads and refuses its writes with
+// CodePermission. Adapters get it: they read the service they provision,
+// never write invoices or prices.
+func ReadOnlyPanel(p hostapi.Panel) hostapi.Panel { return readOnlyPanel{p: p} }
+
+// readOnlyPanel forwards method by method (no embedding), so a write added
+// to hostapi.Panel later does not pass through unnoticed.
+type readOnlyPanel struct{ p hostapi.Panel }
+
+func errPanelReadOnly() error {
+	return hostapi.Errorf(hostapi.CodePermission, "adapters may not write to the panel")
+}
+
+func (r readOnlyPanel) Settings(ctx context.Context) (hostapi.PanelSettings, error) {
+	return r.p.Settings(ctx)
+}
+
+func (r readOnlyPanel) Service(ctx context.Context, id uint64) (hostapi.Service, error) {
+	return r.p.Service(ctx, id)
+}
+
+func (r readOnlyPanel) User(ctx context.Context, id uint64) (hostapi.User, error) {
+	return r.p.User(ctx, id)
+}
+
+func (r readOnlyPanel) Invoice(ctx context.Context, id uint64) (hostapi.Invoice, error) {
+	return r.p.Invoice(ctx, id)
+}
+
+func (r readOnlyPanel) ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error) {
+	return r.p.ExclusiveTaxRate(ctx, userID)
+}
+
+func (r readOnlyPanel) CreateInvoice(context.Context, hostapi.TxID, hostapi.NewInvoice) (hostapi.Invoice, error) {
+	return hostapi.Invoice{}, errPanelReadOnly()
+}
+
+func (r readOnlyPanel) UpdateRecurringPrice(context.Context, hostapi.TxID, hostapi.PriceChange) (hostapi.PriceChanged, error) {
+	return hostapi.PriceChanged{}, errPanelReadOnly()
 }
 
 // ---- Audit ----
@@ -261,29 +377,43 @@ func (p *provision) CheckCapacity(ctx context.Context, serviceID uint64, target 
 	return a.CheckCapacity(ctx, ref, target)
 }
 
-// ServiceLocks is a per-service mutex shared by goroutines (a local mutex)
-// and by replicas on one database (a MySQL named lock held on a dedicated
-// connection).
+// ServiceLocks is a per-service mutex shared by goroutines (a local lock
+// per service id) and by replicas on one database (a MySQL named lock held
+// on a dedicated connection).
 type ServiceLocks struct {
-	db    *sqlx.DB
-	local [64]sync.Mutex
+	db *sqlx.DB
+
+	mu    sync.Mutex
+	local map[uint64]*serviceLock
 }
 
-// NewServiceLocks returns locks on db.
-func NewServiceLocks(db *sqlx.DB) *ServiceLocks { return &ServiceLocks{db: db} }
+// serviceLock is held by whoever put the token into ch; refs counts the
+// holder and the waiters, so the entry goes when nobody needs it.
+type serviceLock struct {
+	ch   chan struct{}
+	refs int
+}
 
-// Lock takes the service's lock, waiting up to ctx's deadline (or 60 s).
+// NewServiceLocks returns locks on db (local locks only when db is nil).
+func NewServiceLocks(db *sqlx.DB) *ServiceLocks {
+	return &ServiceLocks{db: db, local: map[uint64]*serviceLock{}}
+}
+
+// Lock takes the service's lock, waiting up to ctx's deadline (or, for the
+// database lock, 60 s when ctx has none). A wait cut short by ctx fails with
+// CodeUnavailable, wrapping ctx's error. The returned unlock may be called
+// more than once.
 func (l *ServiceLocks) Lock(ctx context.Context, serviceID uint64) (func(), error) {
-	h := fnv.New32a()
-	fmt.Fprint(h, serviceID)
-	m := &l.local[h.Sum32()%uint32(len(l.local))]
-	m.Lock()
+	unlockLocal, err := l.lockLocal(ctx, serviceID)
+	if err != nil {
+		return nil, err
+	}
 	if l.db == nil {
-		return m.Unlock, nil
+		return unlockLocal, nil
 	}
 	conn, err := l.db.Connx(ctx)
 	if err != nil {
-		m.Unlock()
+		unlockLocal()
 		return nil, hostapi.Errorf(hostapi.CodeUnavailable, "service lock: %w", err)
 	}
 	wait := 60
@@ -294,15 +424,62 @@ func (l *ServiceLocks) Lock(ctx context.Context, serviceID uint64) (func(), erro
 	var got *int64
 	if err := conn.QueryRowxContext(ctx, "SELECT GET_LOCK(?, ?)", name, wait).Scan(&got); err != nil || got == nil || *got != 1 {
 		conn.Close()
-		m.Unlock()
+		unlockLocal()
 		if err == nil {
 			err = fmt.Errorf("timed out")
 		}
 		return nil, hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock: %w", serviceID, err)
 	}
+	var once sync.Once
 	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name)
-		conn.Close()
-		m.Unlock()
+		once.Do(func() {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name)
+			conn.Close()
+			unlockLocal()
+		})
+	}, nil
+}
+
+// lockLocal takes the in-process lock of one service, giving up when ctx
+// ends. Services never wait for each other.
+func (l *ServiceLocks) lockLocal(ctx context.Context, serviceID uint64) (func(), error) {
+	l.mu.Lock()
+	if l.local == nil {
+		l.local = map[uint64]*serviceLock{}
+	}
+	sl := l.local[serviceID]
+	if sl == nil {
+		sl = &serviceLock{ch: make(chan struct{}, 1)}
+		l.local[serviceID] = sl
+	}
+	sl.refs++
+	l.mu.Unlock()
+
+	drop := func() {
+		l.mu.Lock()
+		sl.refs--
+		if sl.refs == 0 {
+			delete(l.local, serviceID)
+		}
+		l.mu.Unlock()
+	}
+	fail := func(err error) (func(), error) {
+		drop()
+		return nil, hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock: %w", serviceID, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fail(err)
+	}
+	select {
+	case sl.ch <- struct{}{}:
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			<-sl.ch
+			drop()
+		})
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/shopspring/decimal"
 
 	"github.com/upsell-io/upsell/adapters/paymenter"
@@ -184,5 +185,211 @@ func TestStoreRefusesPanelTablesAndChangesNothing(t *testing.T) {
 	var n int64
 	if err := rows.Scan(0, &n); err != nil || n != 0 {
 		t.Fatalf("rows written by refused statements: %d %v", n, err)
+	}
+}
+
+// apiInvoiceBinding stands for a binding that creates invoices outside the
+// database transaction it is given (Paymenter's "api" invoice writer): the
+// invoice is committed through its own connection at once.
+type apiInvoiceBinding struct{ host.PanelBinding }
+
+func (b apiInvoiceBinding) CreateInvoice(ctx context.Context, _ *sqlx.Tx, inv hostapi.NewInvoice) (hostapi.Invoice, error) {
+	return b.PanelBinding.CreateInvoice(ctx, nil, inv)
+}
+
+func (apiInvoiceBinding) InvoicesJoinTransactions() bool { return false }
+
+// An invoice the binding could not create inside the module's transaction
+// survives the module's rollback; its owner must survive with it, or the
+// payment would be ignored.
+func TestInvoiceOutsideTransactionKeepsItsOwner(t *testing.T) {
+	f := setup(t)
+	f.deps.Panel = apiInvoiceBinding{f.deps.Panel}
+	h := host.New(f.deps, "demo", "ext_demo_").Host()
+	ctx := context.Background()
+	svc, err := h.Panel.Service(ctx, f.seeded.ServiceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buy := func(idem string, commit bool) {
+		t.Helper()
+		tx, err := h.Store.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Store.Exec(ctx, tx.ID(), "INSERT INTO ext_demo_orders (service_id, amount, idem) VALUES (?, ?, ?)", svc.ID, "3.23", idem); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Panel.CreateInvoice(ctx, tx.ID(), hostapi.NewInvoice{
+			UserID: svc.UserID, Currency: svc.Currency, DueAt: time.Now(),
+			Items: []hostapi.InvoiceItem{{Description: "+1 GB", Price: decimal.RequireFromString("3.23"), Quantity: 1, ReferenceType: `Upsell\Addon`, ReferenceID: 1}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err = tx.Commit(ctx)
+		} else {
+			err = tx.Rollback(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	buy("a", false) // the module fails after the invoice and rolls back
+	if n := f.count(t, "SELECT COUNT(*) FROM ext_demo_orders"); n != 0 {
+		t.Fatalf("rollback left %d orders", n)
+	}
+	if n := f.count(t, "SELECT COUNT(*) FROM invoices"); n != 1 {
+		t.Fatalf("%d invoices, want the one the binding committed", n)
+	}
+	if n := f.count(t, "SELECT COUNT(*) FROM upsell_panel_invoices p JOIN invoices i ON i.id = p.invoice_id WHERE p.module = 'demo' AND p.panel = 'paymenter'"); n != 1 {
+		t.Fatalf("the committed invoice has %d owner rows, want 1", n)
+	}
+
+	buy("b", true)
+	if inv, owners := f.count(t, "SELECT COUNT(*) FROM invoices"), f.count(t, "SELECT COUNT(*) FROM upsell_panel_invoices"); inv != 2 || owners != 2 {
+		t.Fatalf("%d invoices, %d owners after a good buy", inv, owners)
+	}
+}
+
+// fakePanel records which methods reached it.
+type fakePanel struct{ called []string }
+
+func (f *fakePanel) Settings(context.Context) (hostapi.PanelSettings, error) {
+	f.called = append(f.called, "Settings")
+	return hostapi.PanelSettings{Panel: "fake"}, nil
+}
+func (f *fakePanel) Service(_ context.Context, id uint64) (hostapi.Service, error) {
+	f.called = append(f.called, "Service")
+	return hostapi.Service{ID: id}, nil
+}
+func (f *fakePanel) User(_ context.Context, id uint64) (hostapi.User, error) {
+	f.called = append(f.called, "User")
+	return hostapi.User{ID: id}, nil
+}
+func (f *fakePanel) Invoice(_ context.Context, id uint64) (hostapi.Invoice, error) {
+	f.called = append(f.called, "Invoice")
+	return hostapi.Invoice{ID: id}, nil
+}
+func (f *fakePanel) CreateInvoice(context.Context, hostapi.TxID, hostapi.NewInvoice) (hostapi.Invoice, error) {
+	f.called = append(f.called, "CreateInvoice")
+	return hostapi.Invoice{ID: 1}, nil
+}
+func (f *fakePanel) UpdateRecurringPrice(context.Context, hostapi.TxID, hostapi.PriceChange) (hostapi.PriceChanged, error) {
+	f.called = append(f.called, "UpdateRecurringPrice")
+	return hostapi.PriceChanged{}, nil
+}
+func (f *fakePanel) ExclusiveTaxRate(context.Context, uint64) (decimal.Decimal, error) {
+	f.called = append(f.called, "ExclusiveTaxRate")
+	return decimal.NewFromInt(19), nil
+}
+
+func TestReadOnlyPanel(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		method string
+		call   func(hostapi.Panel) error
+		write  bool
+	}{
+		{"Settings", func(p hostapi.Panel) error { _, err := p.Settings(ctx); return err }, false},
+		{"Service", func(p hostapi.Panel) error { _, err := p.Service(ctx, 1); return err }, false},
+		{"User", func(p hostapi.Panel) error { _, err := p.User(ctx, 1); return err }, false},
+		{"Invoice", func(p hostapi.Panel) error { _, err := p.Invoice(ctx, 1); return err }, false},
+		{"ExclusiveTaxRate", func(p hostapi.Panel) error { _, err := p.ExclusiveTaxRate(ctx, 1); return err }, false},
+		{"CreateInvoice", func(p hostapi.Panel) error { _, err := p.CreateInvoice(ctx, "", hostapi.NewInvoice{}); return err }, true},
+		{"UpdateRecurringPrice", func(p hostapi.Panel) error {
+			_, err := p.UpdateRecurringPrice(ctx, "", hostapi.PriceChange{})
+			return err
+		}, true},
+	}
+	for _, tc := range tests {
+		inner := &fakePanel{}
+		err := tc.call(host.ReadOnlyPanel(inner))
+		if tc.write {
+			if !errors.Is(err, hostapi.ErrPermission) || len(inner.called) != 0 {
+				t.Errorf("%s: %v, reached %v; want refused with permission_denied", tc.method, err, inner.called)
+			}
+			continue
+		}
+		if err != nil || len(inner.called) != 1 || inner.called[0] != tc.method {
+			t.Errorf("%s: %v, reached %v; want forwarded", tc.method, err, inner.called)
+		}
+	}
+}
+
+// A second Lock on a held service gives up when its context ends, and
+// services never wait for each other.
+func TestServiceLocksHonourContextAndIsolateServices(t *testing.T) {
+	f := setup(t)
+	for _, tc := range []struct {
+		name  string
+		locks *host.ServiceLocks
+	}{
+		{"local", host.NewServiceLocks(nil)},
+		{"database", host.NewServiceLocks(f.db.DB)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			within(t, 20*time.Second, func() {
+				ctx := context.Background()
+				unlock, err := tc.locks.Lock(ctx, 7)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+
+				short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+				start := time.Now()
+				_, err = tc.locks.Lock(short, 7)
+				cancel()
+				if !errors.Is(err, hostapi.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 3*time.Second {
+					t.Errorf("second lock on a held service: %v after %s", err, time.Since(start))
+				}
+				cancelled, cancel := context.WithCancel(ctx)
+				cancel()
+				if _, err := tc.locks.Lock(cancelled, 7); !errors.Is(err, context.Canceled) {
+					t.Errorf("lock with a cancelled context: %v", err)
+				}
+
+				for id := uint64(1); id <= 130; id++ {
+					if id == 7 {
+						continue
+					}
+					short, cancel := context.WithTimeout(ctx, 2*time.Second)
+					u, err := tc.locks.Lock(short, id)
+					cancel()
+					if err != nil {
+						t.Errorf("service %d waited for service 7: %v", id, err)
+						return
+					}
+					u()
+				}
+
+				unlock()
+				unlock() // a second call is harmless
+				u, err := tc.locks.Lock(ctx, 7)
+				if err != nil {
+					t.Errorf("lock after unlock: %v", err)
+					return
+				}
+				u()
+			})
+		})
+	}
+}
+
+// within runs fn, failing the test instead of hanging if it blocks. fn
+// reports with t.Error, not t.Fatal: it runs on another goroutine.
+func within(t *testing.T, d time.Duration, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("blocked for more than %s", d)
 	}
 }

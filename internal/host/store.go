@@ -4,13 +4,15 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"errors"
-	"fmt"
-	"strings"
+	"io"
+	"net"
 	"sync"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/upsell-io/upsell/hostapi"
@@ -28,15 +30,29 @@ type Store struct {
 	db     *sqlx.DB
 	prefix string
 
-	mu    sync.Mutex
-	stmts map[string]*sqlx.Stmt
-	txs   map[hostapi.TxID]*storeTx
+	// txLifetime and maxStmts are maxTxLifetime and maxStatements; tests
+	// shorten them.
+	txLifetime time.Duration
+	maxStmts   int
+
+	mu     sync.Mutex
+	closed bool // set by Close: the plugin is gone, nothing new may start
+	stmts  map[string]*sqlx.Stmt
+	txs    map[hostapi.TxID]*storeTx
 }
 
 // NewStore returns a Store limited to tables starting with prefix. An empty
 // prefix allows no table at all (adapters get no Store).
 func NewStore(db *sqlx.DB, prefix string) *Store {
-	return &Store{db: db, prefix: prefix, stmts: map[string]*sqlx.Stmt{}, txs: map[hostapi.TxID]*storeTx{}}
+	return &Store{
+		db: db, prefix: prefix, txLifetime: maxTxLifetime, maxStmts: maxStatements,
+		stmts: map[string]*sqlx.Stmt{}, txs: map[hostapi.TxID]*storeTx{},
+	}
+}
+
+// errStoreClosed is what a call gets once its plugin has gone away.
+func errStoreClosed() error {
+	return hostapi.Errorf(hostapi.CodeUnavailable, "store closed: %w", hostapi.ErrPluginShutdown)
 }
 
 type storeTx struct {
@@ -51,7 +67,7 @@ func (t *storeTx) ID() hostapi.TxID { return t.id }
 func (t *storeTx) Commit(context.Context) error {
 	defer t.store.forget(t)
 	if err := t.tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return sqlError("commit", err)
 	}
 	return nil
 }
@@ -59,23 +75,33 @@ func (t *storeTx) Commit(context.Context) error {
 func (t *storeTx) Rollback(context.Context) error {
 	defer t.store.forget(t)
 	if err := t.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		return fmt.Errorf("rollback: %w", err)
+		return sqlError("rollback", err)
 	}
 	return nil
 }
 
+// forget removes t from the open transactions (if it is still there) and
+// releases its context.
 func (s *Store) forget(t *storeTx) {
 	s.mu.Lock()
-	delete(s.txs, t.id)
+	if s.txs[t.id] == t {
+		delete(s.txs, t.id)
+	}
 	s.mu.Unlock()
 	t.cancel()
 }
 
 // Begin opens a transaction that Panel and Audit calls can join by its id.
 func (s *Store) Begin(ctx context.Context) (hostapi.Tx, error) {
-	// The transaction outlives this call; it is bounded by maxTxLifetime
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return nil, errStoreClosed()
+	}
+	// The transaction outlives this call; it is bounded by the lifetime
 	// and by Close, not by the RPC's context.
-	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxTxLifetime)
+	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.txLifetime)
 	tx, err := s.db.BeginTxx(txCtx, nil)
 	if err != nil {
 		cancel()
@@ -85,8 +111,20 @@ func (s *Store) Begin(ctx context.Context) (hostapi.Tx, error) {
 	_, _ = rand.Read(raw[:])
 	t := &storeTx{store: s, id: hostapi.TxID(hex.EncodeToString(raw[:])), tx: tx, cancel: cancel}
 	s.mu.Lock()
+	if s.closed {
+		// The plugin went away while this Begin was in flight: nobody
+		// would ever commit or roll it back.
+		s.mu.Unlock()
+		_ = tx.Rollback()
+		cancel()
+		return nil, errStoreClosed()
+	}
 	s.txs[t.id] = t
 	s.mu.Unlock()
+	// database/sql rolls the transaction back when txCtx ends (lifetime
+	// reached, or forget/Close); forget its id then too, so an expired
+	// transaction does not stay in s.txs.
+	context.AfterFunc(txCtx, func() { s.forget(t) })
 	return t, nil
 }
 
@@ -102,6 +140,9 @@ func (s *Store) Tx(id hostapi.TxID) (hostapi.Tx, error) {
 func (s *Store) sqlTx(id hostapi.TxID) (*storeTx, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errStoreClosed()
+	}
 	t, ok := s.txs[id]
 	if !ok {
 		return nil, hostapi.Errorf(hostapi.CodeNotFound, "no open transaction %q", id)
@@ -123,9 +164,12 @@ func (s *Store) SQLTx(id hostapi.TxID) (*sqlx.Tx, error) {
 }
 
 // Close rolls back every transaction the plugin left open and releases the
-// prepared statements. The supervisor calls it when the plugin exits.
+// prepared statements. The supervisor calls it when the plugin exits; from
+// then on every call fails with CodeUnavailable, and a Begin or a prepare
+// still in flight undoes what it made.
 func (s *Store) Close() {
 	s.mu.Lock()
+	s.closed = true
 	txs := s.txs
 	s.txs = map[hostapi.TxID]*storeTx{}
 	stmts := s.stmts
@@ -140,61 +184,80 @@ func (s *Store) Close() {
 	}
 }
 
-// stmt returns the prepared statement for query, preparing it once.
-func (s *Store) stmt(ctx context.Context, query string) (*sqlx.Stmt, error) {
+// stmt returns the prepared statement for query, preparing it once. When
+// the cache is full the statement is prepared for this call only and
+// cached is false: the caller closes it after use. (The cache never evicts:
+// closing a cached statement could pull it from under a call that has just
+// taken it from the cache.)
+func (s *Store) stmt(ctx context.Context, query string) (st *sqlx.Stmt, cached bool, err error) {
 	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, false, errStoreClosed()
+	}
 	st, ok := s.stmts[query]
 	s.mu.Unlock()
 	if ok {
-		return st, nil
+		return st, true, nil
 	}
 	if err := CheckTables(query, s.prefix); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	st, err := s.db.PreparexContext(ctx, query)
+	st, err = s.db.PreparexContext(ctx, query)
 	if err != nil {
-		return nil, hostapi.Errorf(hostapi.CodeInvalid, "prepare: %w", err)
+		return nil, false, sqlError("prepare", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if prev, ok := s.stmts[query]; ok {
+	switch prev, ok := s.stmts[query]; {
+	case s.closed:
 		st.Close()
-		return prev, nil
-	}
-	if len(s.stmts) >= maxStatements {
-		// A module that builds queries dynamically gets no cache benefit;
-		// evict one rather than grow without bound.
-		for q, old := range s.stmts {
-			old.Close()
-			delete(s.stmts, q)
-			break
-		}
+		return nil, false, errStoreClosed()
+	case ok:
+		st.Close()
+		return prev, true, nil
+	case len(s.stmts) >= s.maxStmts:
+		// A module that builds queries dynamically gets no cache benefit.
+		return st, false, nil
 	}
 	s.stmts[query] = st
-	return st, nil
+	return st, true, nil
 }
 
-func (s *Store) bound(ctx context.Context, tx hostapi.TxID, query string) (*sqlx.Stmt, error) {
-	st, err := s.stmt(ctx, query)
+// bound returns the statement for query, in transaction tx when it is not
+// empty, and the func to call once the statement (and its rows) are done.
+func (s *Store) bound(ctx context.Context, tx hostapi.TxID, query string) (*sqlx.Stmt, func(), error) {
+	var t *storeTx
+	if tx != "" {
+		var err error
+		if t, err = s.sqlTx(tx); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, cached, err := s.stmt(ctx, query)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if tx == "" {
-		return st, nil
+	done := func() {}
+	if !cached {
+		done = func() { st.Close() }
 	}
-	t, err := s.sqlTx(tx)
-	if err != nil {
-		return nil, err
+	if t == nil {
+		return st, done, nil
 	}
-	return t.tx.StmtxContext(ctx, st), nil
+	// The transaction's copy would be closed at commit or rollback;
+	// closing it now frees it sooner in a long transaction.
+	tst := t.tx.StmtxContext(ctx, st)
+	return tst, func() { tst.Close(); done() }, nil
 }
 
 // Query runs a SELECT and reads every row.
 func (s *Store) Query(ctx context.Context, tx hostapi.TxID, query string, args ...any) (*hostapi.Rows, error) {
-	st, err := s.bound(ctx, tx, query)
+	st, done, err := s.bound(ctx, tx, query)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, sqlError("query", err)
@@ -241,10 +304,11 @@ func isBinary(types []*sql.ColumnType, i int) bool {
 
 // Exec runs a statement that changes rows.
 func (s *Store) Exec(ctx context.Context, tx hostapi.TxID, query string, args ...any) (hostapi.ExecResult, error) {
-	st, err := s.bound(ctx, tx, query)
+	st, done, err := s.bound(ctx, tx, query)
 	if err != nil {
 		return hostapi.ExecResult{}, err
 	}
+	defer done()
 	res, err := st.ExecContext(ctx, args...)
 	if err != nil {
 		return hostapi.ExecResult{}, sqlError("exec", err)
@@ -254,17 +318,112 @@ func (s *Store) Exec(ctx context.Context, tx hostapi.TxID, query string, args ..
 	return hostapi.ExecResult{RowsAffected: n, LastInsertID: id}, nil
 }
 
-// sqlError types a database error: duplicate keys are conflicts (an
-// idempotency key seen twice), lock waits and deadlocks are retryable.
+// sqlError types a database error so the caller knows whether to retry: a
+// duplicate key is a conflict (an idempotency key seen twice); a lost
+// connection, a full server, a deadlock or a lock wait is unavailable
+// (retry later); a statement the server refuses is invalid (retrying will
+// not help, and the job worker gives up on it at once); anything else is
+// internal. Context errors pass through unchanged.
 func sqlError(op string, err error) error {
-	msg := err.Error()
+	var typed *hostapi.Error
 	switch {
-	case strings.Contains(msg, "Error 1062"), strings.Contains(msg, "Duplicate entry"):
-		return hostapi.Errorf(hostapi.CodeConflict, "%s: %w", op, err)
-	case strings.Contains(msg, "Error 1213"), strings.Contains(msg, "Error 1205"):
-		return hostapi.Errorf(hostapi.CodeUnavailable, "%s: %w", op, err)
+	case errors.As(err, &typed):
+		return err
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return hostapi.Errorf(mysqlCode(me.Number), "%s: %w", op, err)
+	}
+	var netErr net.Error
+	switch {
+	case errors.Is(err, sql.ErrTxDone):
+		return hostapi.Errorf(hostapi.CodeNotFound, "%s: the transaction is no longer open (committed, rolled back, or past its %s lifetime): %w", op, maxTxLifetime, err)
+	case errors.Is(err, driver.ErrBadConn), errors.Is(err, mysql.ErrInvalidConn), errors.Is(err, sql.ErrConnDone),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.As(err, &netErr):
+		return hostapi.Errorf(hostapi.CodeUnavailable, "%s: %w", op, err)
+	}
 	return hostapi.Errorf(hostapi.CodeInternal, "%s: %w", op, err)
+}
+
+// mysqlCode maps a MySQL/MariaDB error number to a Code; numbers not listed
+// are CodeInternal.
+func mysqlCode(n uint16) hostapi.Code {
+	if c, ok := mysqlCodes[n]; ok {
+		return c
+	}
+	return hostapi.CodeInternal
+}
+
+var mysqlCodes = map[uint16]hostapi.Code{
+	// The row exists already.
+	1062: hostapi.CodeConflict, // ER_DUP_ENTRY
+	1022: hostapi.CodeConflict, // ER_DUP_KEY
+	1586: hostapi.CodeConflict, // ER_DUP_ENTRY_WITH_KEY_NAME
+
+	// Retry later: locks, load, lost connections, a failover.
+	1213: hostapi.CodeUnavailable, // ER_LOCK_DEADLOCK
+	1205: hostapi.CodeUnavailable, // ER_LOCK_WAIT_TIMEOUT
+	1040: hostapi.CodeUnavailable, // ER_CON_COUNT_ERROR (too many connections)
+	1203: hostapi.CodeUnavailable, // ER_TOO_MANY_USER_CONNECTIONS
+	1226: hostapi.CodeUnavailable, // ER_USER_LIMIT_REACHED
+	1461: hostapi.CodeUnavailable, // ER_MAX_PREPARED_STMT_COUNT_REACHED
+	1053: hostapi.CodeUnavailable, // ER_SERVER_SHUTDOWN
+	1927: hostapi.CodeUnavailable, // ER_CONNECTION_KILLED (MariaDB)
+	1317: hostapi.CodeUnavailable, // ER_QUERY_INTERRUPTED
+	1969: hostapi.CodeUnavailable, // ER_STATEMENT_TIMEOUT (MariaDB max_statement_time)
+	3024: hostapi.CodeUnavailable, // ER_QUERY_TIMEOUT (MySQL max_execution_time)
+	1290: hostapi.CodeUnavailable, // ER_OPTION_PREVENTS_STATEMENT (--read-only)
+	1836: hostapi.CodeUnavailable, // ER_READ_ONLY_MODE
+	1158: hostapi.CodeUnavailable, // ER_NET_READ_ERROR
+	1159: hostapi.CodeUnavailable, // ER_NET_READ_INTERRUPTED
+	1160: hostapi.CodeUnavailable, // ER_NET_ERROR_ON_WRITE
+	1161: hostapi.CodeUnavailable, // ER_NET_WRITE_INTERRUPTED
+	2002: hostapi.CodeUnavailable, // CR_CONNECTION_ERROR
+	2003: hostapi.CodeUnavailable, // CR_CONN_HOST_ERROR
+	2006: hostapi.CodeUnavailable, // CR_SERVER_GONE_ERROR
+	2013: hostapi.CodeUnavailable, // CR_SERVER_LOST
+
+	// The statement or its values are wrong: retrying will not help.
+	1064: hostapi.CodeInvalid, // ER_PARSE_ERROR
+	1149: hostapi.CodeInvalid, // ER_SYNTAX_ERROR
+	1054: hostapi.CodeInvalid, // ER_BAD_FIELD_ERROR (unknown column)
+	1146: hostapi.CodeInvalid, // ER_NO_SUCH_TABLE
+	1109: hostapi.CodeInvalid, // ER_UNKNOWN_TABLE
+	1052: hostapi.CodeInvalid, // ER_NON_UNIQ_ERROR (ambiguous column)
+	1136: hostapi.CodeInvalid, // ER_WRONG_VALUE_COUNT_ON_ROW
+	1058: hostapi.CodeInvalid, // ER_WRONG_VALUE_COUNT
+	1210: hostapi.CodeInvalid, // ER_WRONG_ARGUMENTS (parameter count)
+	1048: hostapi.CodeInvalid, // ER_BAD_NULL_ERROR
+	1364: hostapi.CodeInvalid, // ER_NO_DEFAULT_FOR_FIELD
+	1263: hostapi.CodeInvalid, // ER_WARN_NULL_TO_NOTNULL
+	1264: hostapi.CodeInvalid, // ER_WARN_DATA_OUT_OF_RANGE
+	1265: hostapi.CodeInvalid, // WARN_DATA_TRUNCATED
+	1292: hostapi.CodeInvalid, // ER_TRUNCATED_WRONG_VALUE
+	1366: hostapi.CodeInvalid, // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
+	1406: hostapi.CodeInvalid, // ER_DATA_TOO_LONG
+	1111: hostapi.CodeInvalid, // ER_INVALID_GROUP_FUNC_USE
+	1140: hostapi.CodeInvalid, // ER_MIX_OF_GROUP_FUNC_AND_FIELDS
+	1055: hostapi.CodeInvalid, // ER_WRONG_FIELD_WITH_GROUP
+	1241: hostapi.CodeInvalid, // ER_OPERAND_COLUMNS
+	1242: hostapi.CodeInvalid, // ER_SUBQUERY_NO_1_ROW
+	1305: hostapi.CodeInvalid, // ER_SP_DOES_NOT_EXIST (unknown function)
+	1582: hostapi.CodeInvalid, // ER_WRONG_PARAMCOUNT_TO_NATIVE_FCT
+	1583: hostapi.CodeInvalid, // ER_WRONG_PARAMETERS_TO_NATIVE_FCT
+	3819: hostapi.CodeInvalid, // ER_CHECK_CONSTRAINT_VIOLATED (MySQL)
+	4025: hostapi.CodeInvalid, // ER_CONSTRAINT_FAILED (MariaDB)
+
+	// A foreign key refuses the change in the current state.
+	1451: hostapi.CodePrecondition, // ER_ROW_IS_REFERENCED_2
+	1452: hostapi.CodePrecondition, // ER_NO_REFERENCED_ROW_2
+	1216: hostapi.CodePrecondition, // ER_NO_REFERENCED_ROW
+	1217: hostapi.CodePrecondition, // ER_ROW_IS_REFERENCED
+
+	// The database user may not (a provider's per-module user).
+	1044: hostapi.CodePermission, // ER_DBACCESS_DENIED_ERROR
+	1045: hostapi.CodePermission, // ER_ACCESS_DENIED_ERROR
+	1142: hostapi.CodePermission, // ER_TABLEACCESS_DENIED_ERROR
+	1143: hostapi.CodePermission, // ER_COLUMNACCESS_DENIED_ERROR
+	1227: hostapi.CodePermission, // ER_SPECIFIC_ACCESS_DENIED_ERROR
 }

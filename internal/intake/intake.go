@@ -10,6 +10,9 @@
 // dedupe key. Workers claim jobs with leases (SELECT ... FOR UPDATE SKIP
 // LOCKED), so several replicas share the work through the database alone;
 // a failed job is retried with backoff and parked as dead after its limit.
+// Each claim's lease carries its own token and only the current holder may
+// record an outcome; a job whose lease expires (its replica died) is taken
+// over, or parked if that was its last attempt.
 package intake
 
 import (
@@ -18,8 +21,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/upsell-io/upsell/hostapi"
@@ -61,22 +66,51 @@ ON DUPLICATE KEY UPDATE last_seen_at = VALUES(last_seen_at), seen_count = seen_c
 VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?, ?)`
 )
 
-// Recorded says what Record did.
+// Recorded says what RecordPaid did.
 type Recorded struct {
-	// Owned is false for an invoice upsell did not create (ignored).
+	// Owned is false for an invoice upsell has no owner row for: nothing is
+	// recorded and no job is enqueued. Callers that heard about the invoice
+	// from outside (the webhook) should log it: a paid invoice upsell did
+	// create but lost the owner row of would otherwise never be delivered.
 	Owned bool
 	// NewJob is true the first time; duplicates enqueue nothing.
 	NewJob bool
 }
 
+// Transaction retries: concurrent INSERT ... ON DUPLICATE KEY UPDATE on the
+// same unique key can deadlock in InnoDB (the server then rolls back one
+// transaction) or time out waiting for a lock. Both leave nothing written, so
+// the whole transaction is simply run again.
+const (
+	errLockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT
+	errLockDeadlock    = 1213 // ER_LOCK_DEADLOCK
+
+	recordPaidAttempts = 5
+)
+
 // RecordPaid notes that invoiceID was paid. It is idempotent: any number of
-// calls, from any source and replica, produce one job.
+// calls, from any source and replica, produce one job. An invoice upsell did
+// not create is ignored and reported as Recorded{Owned: false}.
 func (in *Inbox) RecordPaid(ctx context.Context, invoiceID uint64, src Source) (Recorded, error) {
+	for attempt := 1; ; attempt++ {
+		rec, err := in.recordPaidOnce(ctx, invoiceID, src)
+		if err == nil || attempt == recordPaidAttempts || !isLockConflict(err) {
+			return rec, err
+		}
+		select {
+		case <-ctx.Done():
+			return Recorded{}, err
+		case <-time.After(lockConflictBackoff(attempt)):
+		}
+	}
+}
+
+func (in *Inbox) recordPaidOnce(ctx context.Context, invoiceID uint64, src Source) (Recorded, error) {
 	now := in.now()
 	var module string
 	err := in.DB.GetContext(ctx, &module, selectOwner, in.Panel, invoiceID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Recorded{}, nil
+		return Recorded{Owned: false}, nil
 	}
 	if err != nil {
 		return Recorded{}, fmt.Errorf("find invoice owner: %w", err)
@@ -105,6 +139,24 @@ func (in *Inbox) RecordPaid(ctx context.Context, invoiceID uint64, src Source) (
 		return Recorded{}, fmt.Errorf("commit inbox: %w", err)
 	}
 	return Recorded{Owned: true, NewJob: n == 1}, nil
+}
+
+// isLockConflict reports whether err is an InnoDB deadlock or lock wait
+// timeout, after which the transaction can be run again.
+func isLockConflict(err error) bool {
+	var myErr *mysql.MySQLError
+	if !errors.As(err, &myErr) {
+		return false
+	}
+	return myErr.Number == errLockDeadlock || myErr.Number == errLockWaitTimeout
+}
+
+// lockConflictBackoff is the pause before retry n (1-based): a few
+// milliseconds, growing, with jitter so the transactions that collided do not
+// collide again in step.
+func lockConflictBackoff(attempt int) time.Duration {
+	base := time.Duration(attempt) * 5 * time.Millisecond
+	return base + rand.N(base)
 }
 
 func (in *Inbox) now() time.Time {

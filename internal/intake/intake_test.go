@@ -119,7 +119,7 @@ func post(h http.Handler, body []byte, ts time.Time, key []byte) *httptest.Respo
 func TestWebhookDuplicatesMakeOneJob(t *testing.T) {
 	f := setup(t)
 	inv := f.invoice(t, "microupsell")
-	h := intake.WebhookHandler(secret, f.inbox, func() time.Time { return f.now })
+	h := intake.WebhookHandler(secret, f.inbox, discard(), func() time.Time { return f.now })
 	body := []byte(`{"event":"invoice.paid","invoice_id":` + strconv.FormatUint(inv, 10) + `}`)
 
 	deliver := func() {
@@ -153,7 +153,7 @@ func TestWebhookDuplicatesMakeOneJob(t *testing.T) {
 func TestWebhookRefusalsChangeNothing(t *testing.T) {
 	f := setup(t)
 	inv := f.invoice(t, "microupsell")
-	h := intake.WebhookHandler(secret, f.inbox, func() time.Time { return f.now })
+	h := intake.WebhookHandler(secret, f.inbox, discard(), func() time.Time { return f.now })
 	body := []byte(`{"event":"invoice.paid","invoice_id":` + strconv.FormatUint(inv, 10) + `}`)
 	cases := []struct {
 		name string

@@ -2,7 +2,9 @@ package intake
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,17 +23,23 @@ type Modules interface {
 
 // Worker runs jobs: it claims one with a lease, delivers it to its module and
 // records the outcome.
+//
+// Every claim writes a fresh lease token into lease_owner, and the outcome is
+// recorded only where that token is still in place. A worker whose lease ran
+// out and was taken over by another replica therefore cannot overwrite the
+// newer holder's bookkeeping; it logs the lost lease instead.
 type Worker struct {
 	DB      *sqlx.DB
 	Modules Modules
-	// Owner identifies this replica in leases.
+	// Owner identifies this replica in leases; lease_owner holds
+	// Owner + "/" + a random token per claim.
 	Owner  string
 	Lease  time.Duration
 	Logger *slog.Logger
 	// Backoff is the delay before retry n (1-based).
 	Backoff func(attempt int) time.Duration
 	Now     func() time.Time
-	// OnResult is told every job's outcome (metrics).
+	// OnResult is told every job's outcome (metrics) once it is recorded.
 	OnResult func(kind, result string)
 }
 
@@ -44,15 +52,37 @@ type Job struct {
 	Payload     string        `db:"payload"`
 	Attempts    int           `db:"attempts"`
 	MaxAttempts int           `db:"max_attempts"`
+
+	// leaseOwner is the lease_owner this claim wrote.
+	leaseOwner string
+	// handlerDeadline ends the module's work on the job before the lease
+	// runs out.
+	handlerDeadline time.Time
 }
 
+// Claim queries, one per index: (state, run_after) serves due pending jobs,
+// (state, lease_until) expired running ones. A single query OR-ing both
+// conditions could use neither and would scan, and with FOR UPDATE possibly
+// lock, the ever-growing set of done jobs.
 const (
-	claimJob = `SELECT id, kind, module, inbox_id, payload, attempts, max_attempts FROM upsell_jobs
-WHERE (state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until < ?)
-ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED`
-	leaseJob  = `UPDATE upsell_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ?`
-	finishJob = `UPDATE upsell_jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`
-	retryJob  = `UPDATE upsell_jobs SET state = ?, run_after = ?, lease_owner = NULL, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_owner = ?`
+	jobColumns     = `SELECT id, kind, module, inbox_id, payload, attempts, max_attempts FROM upsell_jobs`
+	claimDueJob    = jobColumns + ` WHERE state = 'pending' AND run_after <= ? ORDER BY run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED`
+	claimExpired   = jobColumns + ` WHERE state = 'running' AND lease_until < ? ORDER BY lease_until, id LIMIT 1 FOR UPDATE SKIP LOCKED`
+	leaseJob       = `UPDATE upsell_jobs SET state = 'running', attempts = attempts + 1, lease_owner = ?, lease_until = ?, updated_at = ? WHERE id = ?`
+	parkExpiredJob = `UPDATE upsell_jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ?`
+	finishJob      = `UPDATE upsell_jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`
+	retryJob       = `UPDATE upsell_jobs SET state = ?, run_after = ?, lease_owner = NULL, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_owner = ?`
+)
+
+const (
+	// bookkeepingTimeout bounds a claim or an outcome update. These run on
+	// a context detached from shutdown, so that a claimed job is always run
+	// and its outcome always recorded.
+	bookkeepingTimeout = 10 * time.Second
+	// leaseOwnerMax is the width of upsell_jobs.lease_owner.
+	leaseOwnerMax = 128
+	// leaseTokenLen is the length of the hex token appended to Owner.
+	leaseTokenLen = 16
 )
 
 func (w *Worker) now() time.Time {
@@ -62,31 +92,6 @@ func (w *Worker) now() time.Time {
 	return time.Now().UTC()
 }
 
-// claim takes the next due job, or returns nil.
-func (w *Worker) claim(ctx context.Context) (*Job, error) {
-	tx, err := w.DB.BeginTxx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	now := w.now()
-	var j Job
-	if err := tx.GetContext(ctx, &j, claimJob, now, now); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("claim job: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, leaseJob, w.Owner, now.Add(w.lease()), now, j.ID); err != nil {
-		return nil, fmt.Errorf("lease job: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("commit lease: %w", err)
-	}
-	j.Attempts++
-	return &j, nil
-}
-
 func (w *Worker) lease() time.Duration {
 	if w.Lease > 0 {
 		return w.Lease
@@ -94,27 +99,135 @@ func (w *Worker) lease() time.Duration {
 	return 2 * time.Minute
 }
 
-// RunOnce claims and runs one job; it reports whether there was one.
+// handlerBudget is how long a module may work on a job: three quarters of the
+// lease. The rest covers recording the outcome and the clock difference
+// between this replica and the one that will judge the lease expired, so the
+// handler has given up before another replica may take the job over.
+func (w *Worker) handlerBudget() time.Duration {
+	return w.lease() * 3 / 4
+}
+
+// newLeaseOwner returns Owner plus a token unique to one claim. Owner is cut
+// so the whole fits lease_owner: a value the server truncated would never
+// match again, and the job's outcome could not be recorded.
+func (w *Worker) newLeaseOwner() string {
+	var token [leaseTokenLen / 2]byte
+	_, _ = rand.Read(token[:]) // never fails (crypto/rand)
+	prefix := w.Owner
+	if room := leaseOwnerMax - leaseTokenLen - 1; len(prefix) > room {
+		prefix = prefix[:room]
+	}
+	return prefix + "/" + hex.EncodeToString(token[:])
+}
+
+// claimed is what claim found: a job to run, or a job parked because its
+// attempts ran out while leased.
+type claimed struct {
+	job    *Job
+	parked bool
+}
+
+// claim takes the next due job, or finds none. A running job whose lease
+// expired has crashed or lost its replica; if it has used up its attempts it
+// is parked as dead instead of being run again, so a job that kills its
+// host is not retried forever.
+func (w *Worker) claim(ctx context.Context) (claimed, error) {
+	// The handler's deadline is counted from before lease_until is computed,
+	// so the handler can never outlast the lease.
+	started := time.Now()
+	tx, err := w.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return claimed{}, err
+	}
+	defer tx.Rollback()
+	now := w.now()
+	var j Job
+	err = tx.GetContext(ctx, &j, claimDueJob, now)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.GetContext(ctx, &j, claimExpired, now)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return claimed{}, nil
+	}
+	if err != nil {
+		return claimed{}, fmt.Errorf("claim job: %w", err)
+	}
+	if j.Attempts >= j.MaxAttempts {
+		msg := fmt.Sprintf("lease expired after %d attempts", j.Attempts)
+		if _, err := tx.ExecContext(ctx, parkExpiredJob, msg, now, j.ID); err != nil {
+			return claimed{}, fmt.Errorf("park job: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return claimed{}, fmt.Errorf("commit park: %w", err)
+		}
+		w.Logger.Warn("job parked", "job", j.ID, "module", j.Module, "attempt", j.Attempts, "state", "dead", "error", msg)
+		return claimed{job: &j, parked: true}, nil
+	}
+	j.leaseOwner = w.newLeaseOwner()
+	if _, err := tx.ExecContext(ctx, leaseJob, j.leaseOwner, now.Add(w.lease()), now, j.ID); err != nil {
+		return claimed{}, fmt.Errorf("lease job: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return claimed{}, fmt.Errorf("commit lease: %w", err)
+	}
+	j.Attempts++
+	j.handlerDeadline = started.Add(w.handlerBudget())
+	return claimed{job: &j}, nil
+}
+
+// RunOnce claims and runs one job; it reports whether there was one. It
+// claims nothing once ctx has ended, but a job it has claimed is run to its
+// end (within the lease) and its outcome recorded, whatever happens to ctx:
+// cancelling it half-way would leave a half-provisioned job marked running
+// until its lease expired.
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
-	j, err := w.claim(ctx)
-	if err != nil || j == nil {
+	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	runErr := w.run(ctx, j)
+	detached := context.WithoutCancel(ctx)
+	claimCtx, cancel := context.WithTimeout(detached, bookkeepingTimeout)
+	c, err := w.claim(claimCtx)
+	cancel()
+	if err != nil || c.job == nil {
+		return false, err
+	}
+	j := c.job
+	if c.parked {
+		w.result(j.Kind, "dead")
+		return true, nil
+	}
+
+	runErr := w.run(detached, j)
+
+	bookCtx, cancel := context.WithTimeout(detached, bookkeepingTimeout)
+	defer cancel()
 	now := w.now()
+	var res sql.Result
+	outcome := "ok"
 	if runErr == nil {
-		_, err = w.DB.ExecContext(ctx, finishJob, now, j.ID, w.Owner)
-		w.result(j.Kind, "ok")
-		return true, err
+		res, err = w.DB.ExecContext(bookCtx, finishJob, now, j.ID, j.leaseOwner)
+	} else {
+		outcome = "pending"
+		if j.Attempts >= j.MaxAttempts || hostapi.CodeOf(runErr) == hostapi.CodeInvalid {
+			outcome = "dead"
+		}
+		w.Logger.Warn("job failed", "job", j.ID, "module", j.Module, "attempt", j.Attempts, "state", outcome, "error", runErr)
+		res, err = w.DB.ExecContext(bookCtx, retryJob, outcome, now.Add(w.backoff(j.Attempts)), runErr.Error(), now, j.ID, j.leaseOwner)
 	}
-	state, after := "pending", now.Add(w.backoff(j.Attempts))
-	if j.Attempts >= j.MaxAttempts || hostapi.CodeOf(runErr) == hostapi.CodeInvalid {
-		state = "dead"
+	if err != nil {
+		return true, fmt.Errorf("record job %d outcome %s: %w", j.ID, outcome, err)
 	}
-	w.Logger.Warn("job failed", "job", j.ID, "module", j.Module, "attempt", j.Attempts, "state", state, "error", runErr)
-	_, err = w.DB.ExecContext(ctx, retryJob, state, after, runErr.Error(), now, j.ID, w.Owner)
-	w.result(j.Kind, state)
-	return true, err
+	if n, err := res.RowsAffected(); err != nil {
+		return true, fmt.Errorf("record job %d outcome %s: %w", j.ID, outcome, err)
+	} else if n == 0 {
+		// Another replica took the job over after the lease expired: its
+		// outcome, not this one, is the job's.
+		w.Logger.Warn("job lease lost before its outcome was recorded", "job", j.ID, "module", j.Module,
+			"attempt", j.Attempts, "outcome", outcome, "lease_owner", j.leaseOwner)
+		return true, nil
+	}
+	w.result(j.Kind, outcome)
+	return true, nil
 }
 
 func (w *Worker) result(kind, result string) {
@@ -131,6 +244,8 @@ func (w *Worker) backoff(attempt int) time.Duration {
 	return min(d, 10*time.Minute)
 }
 
+// run delivers j to its module, ending the module's work at the job's
+// handler deadline.
 func (w *Worker) run(ctx context.Context, j *Job) error {
 	var p jobPayload
 	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
@@ -140,18 +255,21 @@ func (w *Worker) run(ctx context.Context, j *Job) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, w.lease())
+	ctx, cancel := context.WithDeadline(ctx, j.handlerDeadline)
 	defer cancel()
 	ev := hostapi.Event{ID: j.ID, Kind: p.Kind, Panel: p.Panel, InvoiceID: p.InvoiceID, Attempt: j.Attempts, CreatedAt: w.now()}
 	_, err = m.HandleEvent(ctx, ev)
 	return err
 }
 
-// Run works until ctx ends, idling for idle between empty polls.
+// Run works until ctx ends, idling for idle between empty polls. When ctx
+// ends it takes no new job, but finishes and records the one it is running.
 func (w *Worker) Run(ctx context.Context, idle time.Duration) {
 	for ctx.Err() == nil {
 		did, err := w.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
+		// After shutdown only a job's bookkeeping (did) can still fail for
+		// a reason worth reporting; a refused claim is the shutdown itself.
+		if err != nil && (did || ctx.Err() == nil) {
 			w.Logger.Warn("job loop", "error", err)
 		}
 		if !did || err != nil {

@@ -27,13 +27,20 @@ var hostTables = []string{
 	"upsell_service_locks",
 }
 
+// hostVersions are the host's migration versions: one per table, then
+// schema changes to existing tables (00007 indexes expired job leases).
+var hostVersions = []int64{1, 2, 3, 4, 5, 6, 7}
+
+// recordedHostVersions is what goose records for them, after its initial 0.
+var recordedHostVersions = append([]int64{0}, hostVersions...)
+
 func TestHostMigrationFilesAreWellFormed(t *testing.T) {
 	files, err := fs.Glob(migrations.FS, "*.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != len(hostTables) {
-		t.Fatalf("embedded %d migration files, want one per host table (%d): %v", len(files), len(hostTables), files)
+	if len(files) != len(hostVersions) {
+		t.Fatalf("embedded %d migration files, want %d: %v", len(files), len(hostVersions), files)
 	}
 	src, err := hostSource()
 	if err != nil {
@@ -71,7 +78,7 @@ func TestHostCreatesTablesAndSecondRunIsNoOp(t *testing.T) {
 		}
 		gotVersions = append(gotVersions, a.Version)
 	}
-	if want := []int64{1, 2, 3, 4, 5, 6}; !slices.Equal(gotVersions, want) {
+	if want := hostVersions; !slices.Equal(gotVersions, want) {
 		t.Fatalf("applied versions %v, want %v", gotVersions, want)
 	}
 
@@ -97,8 +104,8 @@ func TestHostCreatesTablesAndSecondRunIsNoOp(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Status: %v", err)
 	}
-	if len(statuses) != 1 || len(statuses[0].Applied) != 6 || len(statuses[0].Pending) != 0 {
-		t.Errorf("status after Host: %+v, want 6 applied and none pending", statuses)
+	if len(statuses) != 1 || len(statuses[0].Applied) != len(hostVersions) || len(statuses[0].Pending) != 0 {
+		t.Errorf("status after Host: %+v, want %d applied and none pending", statuses, len(hostVersions))
 	}
 }
 
@@ -171,6 +178,8 @@ func TestHostSchema(t *testing.T) {
 			"upsell_jobs upsell_jobs_dedupe_uq 0 dedupe_key",
 			"upsell_jobs upsell_jobs_due_idx 1 state",
 			"upsell_jobs upsell_jobs_due_idx 1 run_after",
+			"upsell_jobs upsell_jobs_lease_idx 1 state",
+			"upsell_jobs upsell_jobs_lease_idx 1 lease_until",
 			"upsell_panel_invoices upsell_panel_invoices_invoice_uq 0 panel",
 			"upsell_panel_invoices upsell_panel_invoices_invoice_uq 0 invoice_id",
 			"upsell_panel_invoices upsell_panel_invoices_key_uq 0 idempotency_key",
@@ -265,7 +274,7 @@ func TestModulesTrackedApart(t *testing.T) {
 			t.Errorf("%s records %v, want [0 1 2]", ModuleVersionTable(tt.module), got)
 		}
 	}
-	if got := versionsIn(t, db.DB.DB, HostVersionTable); !slices.Equal(got, []int64{0, 1, 2, 3, 4, 5, 6}) {
+	if got := versionsIn(t, db.DB.DB, HostVersionTable); !slices.Equal(got, recordedHostVersions) {
 		t.Errorf("host version table records %v after module runs", got)
 	}
 	for _, table := range []string{"ext_alpha_items", "ext_beta_orders", "ext_beta_settings"} {
@@ -309,7 +318,7 @@ func TestModulesTrackedApart(t *testing.T) {
 		summary = append(summary, fmt.Sprintf("%s %s applied=%v pending=%v", s.Source, s.VersionTable, stateVersions(s.Applied), stateVersions(s.Pending)))
 	}
 	want := []string{
-		"host upsell_schema_migrations applied=[1 2 3 4 5 6] pending=[]",
+		fmt.Sprintf("host upsell_schema_migrations applied=%v pending=[]", hostVersions),
 		"alpha upsell_schema_migrations_alpha applied=[1 2 3] pending=[]",
 		"beta upsell_schema_migrations_beta applied=[1 2] pending=[]",
 		"gamma upsell_schema_migrations_gamma applied=[] pending=[1]",
@@ -428,7 +437,7 @@ func TestStatusBeforeMigratingCreatesNothing(t *testing.T) {
 		t.Fatalf("Status: %v", err)
 	}
 	if len(statuses) != 2 ||
-		!slices.Equal(stateVersions(statuses[0].Pending), []int64{1, 2, 3, 4, 5, 6}) || len(statuses[0].Applied) != 0 ||
+		!slices.Equal(stateVersions(statuses[0].Pending), hostVersions) || len(statuses[0].Applied) != 0 ||
 		!slices.Equal(stateVersions(statuses[1].Pending), []int64{1, 2}) || len(statuses[1].Applied) != 0 {
 		t.Errorf("status of an empty database: %+v", statuses)
 	}
@@ -576,12 +585,12 @@ func TestConcurrentHostAppliesOnce(t *testing.T) {
 		}
 	}
 	slices.Sort(applied)
-	if want := []int64{1, 2, 3, 4, 5, 6}; !slices.Equal(applied, want) {
+	if want := hostVersions; !slices.Equal(applied, want) {
 		t.Errorf("replicas together applied %v, want each of %v once", applied, want)
 	}
 	recorded := versionsIn(t, db.DB.DB, HostVersionTable)
 	slices.Sort(recorded)
-	if want := []int64{0, 1, 2, 3, 4, 5, 6}; !slices.Equal(recorded, want) {
+	if want := recordedHostVersions; !slices.Equal(recorded, want) {
 		t.Errorf("version table records %v, want %v", recorded, want)
 	}
 }

@@ -149,16 +149,16 @@ func New(opts Options) *Supervisor {
 type instance struct {
 	spec Spec
 
-	mu       sync.RWMutex
-	status   Status
-	client   *plugin.Client
+	mu          sync.RWMutex
+	status      Status
+	client      *plugin.Client
 	module      *hostapi.ModuleClient
 	adapter     *hostapi.AdapterClient
 	moduleInfo  hostapi.ModuleInfo
 	adapterInfo hostapi.AdapterInfo
 	release     func()
-	failures []time.Time
-	ready    chan struct{} // closed after the first start attempt
+	failures    []time.Time
+	ready       chan struct{} // closed after the first start attempt
 }
 
 // Start launches every spec and waits until each has either come up or
