@@ -80,6 +80,38 @@ func dialHost(broker *plugin.GRPCBroker, id uint32) (Host, func(), error) {
 	return NewHostClient(conn), func() { conn.Close() }, nil
 }
 
+// configureClient is the host side of Configure: serve host on the broker,
+// send its id with the settings, and allow a retry if the plugin refused.
+func configureClient(ctx context.Context, b *hostBroker, done context.Context, host Host, settings map[string]string,
+	send func(context.Context, *pb.ConfigureRequest) error) error {
+	id, err := b.serve(host)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := callCtx(ctx, done)
+	defer cancel()
+	if err := send(ctx, &pb.ConfigureRequest{HostBrokerId: id, Settings: settings}); err != nil {
+		b.reset()
+		return fromStatus(ctx, done, err)
+	}
+	return nil
+}
+
+// configureServer is the plugin side of Configure: dial the host API once
+// and hand it to the implementation, closing it if the plugin refuses.
+func configureServer(ctx context.Context, broker *plugin.GRPCBroker, r *pb.ConfigureRequest,
+	configure func(context.Context, Host, map[string]string) error) (*pb.Empty, error) {
+	host, closeHost, err := dialHost(broker, r.GetHostBrokerId())
+	if err != nil {
+		return nil, toStatus(&Error{Code: CodeUnavailable, Message: err.Error()})
+	}
+	if err := configure(ctx, host, r.GetSettings()); err != nil {
+		closeHost()
+		return nil, toStatus(err)
+	}
+	return &pb.Empty{}, nil
+}
+
 // ---- Module ----
 
 // ModulePlugin is the go-plugin glue of a Module. Impl is set on the plugin
@@ -118,15 +150,7 @@ func (s *moduleServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.DescribeM
 }
 
 func (s *moduleServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.Empty, error) {
-	host, closeHost, err := dialHost(s.broker, r.GetHostBrokerId())
-	if err != nil {
-		return nil, toStatus(&Error{Code: CodeUnavailable, Message: err.Error()})
-	}
-	if err := s.impl.Configure(ctx, host, r.GetSettings()); err != nil {
-		closeHost()
-		return nil, toStatus(err)
-	}
-	return &pb.Empty{}, nil
+	return configureServer(ctx, s.broker, r, s.impl.Configure)
 }
 
 func (s *moduleServer) HandleHTTP(ctx context.Context, r *pb.HTTPRequest) (*pb.HTTPResponse, error) {
@@ -167,17 +191,10 @@ func (m *ModuleClient) Describe(ctx context.Context) (ModuleInfo, error) {
 
 // Configure serves host on the broker and hands the module its id.
 func (m *ModuleClient) Configure(ctx context.Context, host Host, settings map[string]string) error {
-	id, err := m.broker.serve(host)
-	if err != nil {
+	return configureClient(ctx, m.broker, m.done, host, settings, func(ctx context.Context, r *pb.ConfigureRequest) error {
+		_, err := m.c.Configure(ctx, r, callOptions()...)
 		return err
-	}
-	ctx, cancel := callCtx(ctx, m.done)
-	defer cancel()
-	_, err = m.c.Configure(ctx, &pb.ConfigureRequest{HostBrokerId: id, Settings: settings}, callOptions()...)
-	if err != nil {
-		m.broker.reset()
-	}
-	return fromStatus(ctx, m.done, err)
+	})
 }
 
 // Done is closed when the plugin process has exited.
@@ -242,15 +259,7 @@ func (s *adapterServer) Describe(ctx context.Context, _ *pb.Empty) (*pb.Describe
 }
 
 func (s *adapterServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*pb.Empty, error) {
-	host, closeHost, err := dialHost(s.broker, r.GetHostBrokerId())
-	if err != nil {
-		return nil, toStatus(&Error{Code: CodeUnavailable, Message: err.Error()})
-	}
-	if err := s.impl.Configure(ctx, host, r.GetSettings()); err != nil {
-		closeHost()
-		return nil, toStatus(err)
-	}
-	return &pb.Empty{}, nil
+	return configureServer(ctx, s.broker, r, s.impl.Configure)
 }
 
 func (s *adapterServer) Read(ctx context.Context, r *pb.ReadRequest) (*pb.Limits, error) {
@@ -298,17 +307,10 @@ func (a *AdapterClient) Describe(ctx context.Context) (AdapterInfo, error) {
 
 // Configure serves host on the broker and hands the adapter its id.
 func (a *AdapterClient) Configure(ctx context.Context, host Host, settings map[string]string) error {
-	id, err := a.broker.serve(host)
-	if err != nil {
+	return configureClient(ctx, a.broker, a.done, host, settings, func(ctx context.Context, r *pb.ConfigureRequest) error {
+		_, err := a.c.Configure(ctx, r, callOptions()...)
 		return err
-	}
-	ctx, cancel := callCtx(ctx, a.done)
-	defer cancel()
-	_, err = a.c.Configure(ctx, &pb.ConfigureRequest{HostBrokerId: id, Settings: settings}, callOptions()...)
-	if err != nil {
-		a.broker.reset()
-	}
-	return fromStatus(ctx, a.done, err)
+	})
 }
 
 // Done is closed when the plugin process has exited.

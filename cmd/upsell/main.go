@@ -1,5 +1,5 @@
-// Command upsell is the upsell host daemon and CLI. See `upsell --help` and
-// the README.
+// Package main builds the upsell binary: the host daemon and its CLI. See
+// `upsell --help` and the README.
 package main
 
 import (

@@ -1,6 +1,6 @@
-// Command upsell-adapter-filepanel is an example upsell resource adapter for
-// a made-up panel that keeps server limits in JSON files. upsell starts it as
-// a plugin process; it is not meant to be run by hand.
+// Package main builds upsell-adapter-filepanel, an example upsell resource
+// adapter for a made-up panel that keeps server limits in JSON files. upsell
+// starts it as a plugin process; it is not meant to be run by hand.
 package main
 
 import (
