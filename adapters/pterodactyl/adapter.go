@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 
@@ -30,7 +31,8 @@ var supportedResources = []hostapi.Resource{
 // Adapter sets game server limits on Pterodactyl and Pelican panels. It is
 // safe for concurrent use; create it with New.
 type Adapter struct {
-	locks *serverLocks
+	locks   *serverLocks
+	handoff *readHandoff
 
 	mu       sync.RWMutex // guards the fields below, replaced by Configure
 	cfg      config
@@ -43,7 +45,7 @@ var _ hostapi.Adapter = (*Adapter)(nil)
 // New returns an adapter with the given options applied over the defaults.
 // Invalid options are reported by the first call.
 func New(opts ...Option) *Adapter {
-	a := &Adapter{locks: newServerLocks()}
+	a := &Adapter{locks: newServerLocks(), handoff: newReadHandoff()}
 	a.setConfig(opts)
 	return a
 }
@@ -149,9 +151,13 @@ func (a *Adapter) Read(ctx context.Context, ref hostapi.ServerRef) (hostapi.Limi
 	if err != nil {
 		return nil, redact(err, ref.Secret)
 	}
+	writes := a.locks.writeCount(c.endpoint)
 	srv, err := c.findServer(ctx, ref)
 	if err != nil {
 		return nil, redact(err, ref.Secret)
+	}
+	if id, _ := serverID(ref); c.cfg.readHandoff > 0 {
+		a.handoff.put(handoffKey(c.endpoint, id, ref.ServiceID), srv, time.Now(), writes)
 	}
 	return srv.limits(), nil
 }
@@ -189,6 +195,9 @@ func (a *Adapter) lockServer(ctx context.Context, c *conn, ref hostapi.ServerRef
 		if err != nil {
 			return server{}, nil, hostapi.Errorf(hostapi.CodeUnavailable, "pterodactyl: waiting for another change of server %d: %w", id, err)
 		}
+		if srv, ok := a.handoff.take(handoffKey(c.endpoint, id, 0), time.Now(), c.cfg.readHandoff, a.locks.writeCount(c.endpoint)); ok {
+			return srv, unlock, nil
+		}
 		srv, err := c.getServer(ctx, id)
 		if err != nil {
 			unlock()
@@ -197,9 +206,11 @@ func (a *Adapter) lockServer(ctx context.Context, c *conn, ref hostapi.ServerRef
 		return srv, unlock, nil
 	}
 	writes := a.locks.writeCount(c.endpoint)
-	srv, err := c.getServerByExternalID(ctx, ref.ServiceID)
-	if err != nil {
-		return server{}, nil, err
+	srv, handed := a.handoff.take(handoffKey(c.endpoint, 0, ref.ServiceID), time.Now(), c.cfg.readHandoff, writes)
+	if !handed {
+		if srv, err = c.getServerByExternalID(ctx, ref.ServiceID); err != nil {
+			return server{}, nil, err
+		}
 	}
 	unlock, err := a.locks.lock(ctx, lockKey(c.endpoint, srv.id))
 	if err != nil {

@@ -24,6 +24,7 @@ type config struct {
 	ratePerMinute      int
 	portAttempts       int
 	allocationsPerPage int
+	readHandoff        time.Duration
 	logger             hclog.Logger
 }
 
@@ -37,6 +38,7 @@ func defaultConfig() config {
 		ratePerMinute:      200,
 		portAttempts:       3,
 		allocationsPerPage: 500,
+		readHandoff:        2 * time.Second,
 		logger:             hclog.NewNullLogger(),
 	}
 }
@@ -82,6 +84,13 @@ func WithAllocationsPerPage(n int) Option {
 	return func(c *config) { c.allocationsPerPage = n }
 }
 
+// WithReadHandoff sets how old a Read's server document may be for the next
+// Apply of the same server to use it instead of fetching it again (default
+// 2 s; 0 always fetches). See readHandoff.
+func WithReadHandoff(d time.Duration) Option {
+	return func(c *config) { c.readHandoff = d }
+}
+
 // WithLogger sets where the adapter logs (default: nowhere). Serve uses
 // hostapi.PluginLogger.
 func WithLogger(l hclog.Logger) Option {
@@ -102,6 +111,17 @@ var settingParsers = map[string]func(string) (Option, error){
 	"rate_limit_per_minute": intSetting(0, WithRateLimit),
 	"port_attempts":         intSetting(1, WithPortAttempts),
 	"allocations_per_page":  intSetting(1, WithAllocationsPerPage),
+	"read_handoff":          durationOrZeroSetting(WithReadHandoff),
+}
+
+func durationOrZeroSetting(opt func(time.Duration) Option) func(string) (Option, error) {
+	return func(s string) (Option, error) {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return nil, strconv.ErrSyntax
+		}
+		return opt(d), nil
+	}
 }
 
 func durationSetting(opt func(time.Duration) Option) func(string) (Option, error) {

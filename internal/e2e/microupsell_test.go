@@ -76,7 +76,17 @@ func TestBuyPayApplyOnce(t *testing.T) {
 	if _, err := (&intake.Poller{Inbox: e.inbox, Panel: e.d.Panel, Logger: discard()}).Poll(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	e.sim.ResetStats()
 	e.drain()
+	// One apply without port changes: a GET for the target and the PATCH,
+	// whose reply is the read-back.
+	requests := 0
+	for _, n := range e.sim.RequestCounts() {
+		requests += n
+	}
+	if requests != 2 {
+		t.Fatalf("%d Pterodactyl requests for one apply, want 2: %v", requests, e.sim.RequestCounts())
+	}
 
 	if got := e.order(o.ID); got.State != "applied" {
 		t.Fatalf("order %+v", got)
