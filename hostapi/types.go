@@ -339,8 +339,15 @@ type HTTPResponse struct {
 // EventKind names a panel event.
 type EventKind string
 
-// InvoicePaidEvent: a panel invoice became paid.
-const InvoicePaidEvent EventKind = "invoice.paid"
+// Events the host delivers.
+const (
+	// InvoicePaidEvent: a panel invoice became paid.
+	InvoicePaidEvent EventKind = "invoice.paid"
+	// ReconcileEvent: a periodic round (one replica per round) in which a
+	// module checks that what it sold is still in place on the panel and
+	// the server, and restores it where the panel undid it.
+	ReconcileEvent EventKind = "reconcile"
+)
 
 // Event is a panel event the host delivers to modules (at least once: a
 // module must be idempotent).

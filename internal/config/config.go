@@ -190,6 +190,9 @@ type ServerOverride struct {
 // Poller finds paid invoices by polling the panel's database.
 type Poller struct {
 	Interval time.Duration `yaml:"interval" mapstructure:"interval"`
+	// ReconcileInterval is how often modules check that what they sold is
+	// still in place (the panel may recompute prices or reset servers).
+	ReconcileInterval time.Duration `yaml:"reconcile_interval" mapstructure:"reconcile_interval"`
 }
 
 // Log configures the daemon's logs.
@@ -344,6 +347,7 @@ func (c Config) LogValue() slog.Value {
 			slog.Any("adapters", sortedKeys(r.Plugins.Adapters))),
 		slog.Int("servers", len(r.Servers)),
 		slog.Duration("poller_interval", r.Poller.Interval),
+		slog.Duration("reconcile_interval", r.Poller.ReconcileInterval),
 		slog.String("log_level", r.Log.Level),
 		slog.String("file", r.File),
 	)

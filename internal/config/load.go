@@ -72,6 +72,7 @@ func settings() []setting {
 		{key: "plugins.restart_backoff", def: 500 * time.Millisecond, usage: "first delay before restarting a plugin (doubles each time)"},
 		{key: "plugins.restart_window", def: 10 * time.Minute, usage: "period over which max_restarts is counted"},
 		{key: "poller.interval", def: 30 * time.Second, usage: "how often the panel database is polled for paid invoices"},
+		{key: "poller.reconcile_interval", def: 5 * time.Minute, usage: "how often modules restore what the panel undid (recomputed prices, reset servers)"},
 		{key: "log.level", def: "info", usage: "log level: debug, info, warn or error"},
 		{key: "log.format", def: "json", usage: "log format: json or text"},
 	}

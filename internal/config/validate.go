@@ -116,6 +116,9 @@ func (c Config) Validate(p Purpose) error {
 	if c.Poller.Interval < minPollInterval {
 		v.addKey("poller.interval", "%s is below the minimum %s (a duration needs a unit: 30s)", c.Poller.Interval, minPollInterval)
 	}
+	if c.Poller.ReconcileInterval < time.Minute {
+		v.addKey("poller.reconcile_interval", "%s is below the minimum 1m", c.Poller.ReconcileInterval)
+	}
 	// The names obs.NewLogger understands; config does not import obs,
 	// which would pull the metrics stack into every user of the config.
 	switch c.Log.Level {

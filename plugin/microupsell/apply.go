@@ -16,7 +16,12 @@ import (
 // state transition recorded before the side effect it guards, so repeats
 // and crashes converge on one application and one price raise.
 func (m *Module) HandleEvent(ctx context.Context, ev hostapi.Event) (hostapi.EventResult, error) {
-	if ev.Kind != hostapi.InvoicePaidEvent {
+	switch ev.Kind {
+	case hostapi.ReconcileEvent:
+		n, err := m.reconcile(ctx)
+		return hostapi.EventResult{Handled: true, Message: fmt.Sprintf("%d services restored", n)}, err
+	case hostapi.InvoicePaidEvent:
+	default:
 		return hostapi.EventResult{}, nil
 	}
 	o, ok, err := m.orderByInvoice(ctx, ev.InvoiceID)
@@ -245,6 +250,18 @@ func (m *Module) finish(ctx context.Context, o Order, applied hostapi.Applied) (
 		"limits_after": applied.After, "price_before": money.Format(changed.From), "price_after": money.Format(changed.To),
 		"due_today": money.Format(o.DueToday), "currency": o.Currency}
 	if err := m.audit(ctx, tx.ID(), o, "addon.applied", msg, data); err != nil {
+		return "", err
+	}
+	exp, known, err := m.expected(ctx, tx.ID(), o.ServiceID)
+	if err != nil {
+		return "", err
+	}
+	if !known {
+		exp.Limits = hostapi.Limits{}
+	}
+	exp.Price = changed.To
+	exp.Limits[o.Resource] = applied.After[o.Resource]
+	if err := m.remember(ctx, tx.ID(), o.ServiceID, exp); err != nil {
 		return "", err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -109,7 +109,7 @@ func (m *Module) Describe(context.Context) (hostapi.ModuleInfo, error) {
 	}
 	return hostapi.ModuleInfo{
 		Name: Name, Version: Version, TablePrefix: "ext_micro_upsell_",
-		Routes: routes, Events: []hostapi.EventKind{hostapi.InvoicePaidEvent}, Migrations: ms,
+		Routes: routes, Events: []hostapi.EventKind{hostapi.InvoicePaidEvent, hostapi.ReconcileEvent}, Migrations: ms,
 	}, nil
 }
 

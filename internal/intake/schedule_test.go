@@ -1,0 +1,33 @@
+package intake_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/upsell-io/upsell/internal/intake"
+)
+
+// Two replicas enqueue in the same slot: one job. The next slot: another.
+func TestSchedulerOneJobPerSlot(t *testing.T) {
+	f := setup(t)
+	now := time.Date(2026, 11, 21, 10, 0, 30, 0, time.UTC)
+	replica := func() *intake.Scheduler {
+		return &intake.Scheduler{DB: f.db.DB, Modules: func() []string { return []string{"microupsell", "configoptions"} },
+			Interval: 5 * time.Minute, Now: func() time.Time { return now }}
+	}
+	a, b := replica(), replica()
+	if n, err := a.Enqueue(context.Background()); err != nil || n != 2 {
+		t.Fatalf("first replica: %d %v", n, err)
+	}
+	if n, err := b.Enqueue(context.Background()); err != nil || n != 0 {
+		t.Fatalf("second replica, same slot: %d %v", n, err)
+	}
+	now = now.Add(5 * time.Minute)
+	if n, err := b.Enqueue(context.Background()); err != nil || n != 2 {
+		t.Fatalf("next slot: %d %v", n, err)
+	}
+	if n := f.count(t, "SELECT COUNT(*) FROM upsell_jobs WHERE kind = 'reconcile'"); n != 4 {
+		t.Fatalf("%d reconcile jobs, want 4", n)
+	}
+}
