@@ -227,24 +227,43 @@ func headersFromWire(w map[string]*pb.HeaderValues) map[string][]string {
 }
 
 func httpRequestToWire(r HTTPRequest) *pb.HTTPRequest {
-	return &pb.HTTPRequest{
+	w := &pb.HTTPRequest{
 		Method: r.Method, Path: r.Path, Query: headersToWire(r.Query), Header: headersToWire(r.Header),
 		Body: r.Body, RequestId: r.RequestID,
 		Principal: &pb.Principal{Kind: string(r.Principal.Kind), UserId: r.Principal.UserID, ServiceId: r.Principal.ServiceID},
 	}
+	if r.Service != nil {
+		w.Service = serviceToWire(*r.Service)
+	}
+	if r.Settings != nil {
+		w.Settings = settingsToWire(*r.Settings)
+	}
+	return w
 }
 
-func httpRequestFromWire(w *pb.HTTPRequest) HTTPRequest {
+func httpRequestFromWire(w *pb.HTTPRequest) (HTTPRequest, error) {
 	p := w.GetPrincipal()
 	kind := PrincipalKind(p.GetKind())
 	if kind == "" {
 		kind = Anonymous
 	}
-	return HTTPRequest{
+	r := HTTPRequest{
 		Method: w.GetMethod(), Path: w.GetPath(), Query: headersFromWire(w.GetQuery()), Header: headersFromWire(w.GetHeader()),
 		Body: w.GetBody(), RequestID: w.GetRequestId(),
 		Principal: Principal{Kind: kind, UserID: p.GetUserId(), ServiceID: p.GetServiceId()},
 	}
+	if w.Service != nil {
+		svc, err := serviceFromWire(w.GetService())
+		if err != nil {
+			return HTTPRequest{}, err
+		}
+		r.Service = &svc
+	}
+	if w.Settings != nil {
+		st := settingsFromWire(w.GetSettings())
+		r.Settings = &st
+	}
+	return r, nil
 }
 
 func httpResponseToWire(r HTTPResponse) *pb.HTTPResponse {

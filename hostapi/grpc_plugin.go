@@ -154,7 +154,11 @@ func (s *moduleServer) Configure(ctx context.Context, r *pb.ConfigureRequest) (*
 }
 
 func (s *moduleServer) HandleHTTP(ctx context.Context, r *pb.HTTPRequest) (*pb.HTTPResponse, error) {
-	out, err := s.impl.HandleHTTP(ctx, httpRequestFromWire(r))
+	req, err := httpRequestFromWire(r)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out, err := s.impl.HandleHTTP(ctx, req)
 	if err != nil {
 		return nil, toStatus(err)
 	}

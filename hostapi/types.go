@@ -327,6 +327,11 @@ type HTTPRequest struct {
 	Body      []byte
 	Principal Principal
 	RequestID string
+	// Service and Settings are set by the host for a client principal: the
+	// linked service (owned by Principal.UserID) and the panel settings,
+	// read while checking the link, so a module need not ask again.
+	Service  *Service
+	Settings *PanelSettings
 }
 
 // HTTPResponse is a module's answer.

@@ -119,6 +119,7 @@ type Binding struct {
 	stmts     *statements
 	api       *apiWriter
 	locations sync.Map // timezone name -> *time.Location
+	settings  settingsCache
 }
 
 // New checks cfg and prepares the binding's statements on db. Close the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -31,10 +32,39 @@ type panelSettings struct {
 	proforma        bool
 }
 
+// settingsTTL is how long reads outside a transaction reuse the global
+// settings. Paymenter itself caches them (cache key "settings"), and they are
+// on every quote's path; writes (invoice numbering, price changes) always
+// read them fresh inside their transaction.
+const settingsTTL = 5 * time.Second
+
+// settingsCache holds the last global settings read outside a transaction.
+type settingsCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	val panelSettings
+}
+
+// cachedSettings returns the global settings, read at most settingsTTL ago.
+func (b *Binding) cachedSettings(ctx context.Context) (panelSettings, error) {
+	b.settings.mu.Lock()
+	defer b.settings.mu.Unlock()
+	now := b.clock()
+	if !b.settings.at.IsZero() && now.Sub(b.settings.at) < settingsTTL {
+		return b.settings.val, nil
+	}
+	s, err := b.readSettings(ctx, nil)
+	if err != nil {
+		return s, err
+	}
+	b.settings.at, b.settings.val = now, s
+	return s, nil
+}
+
 // Settings returns the panel-wide settings (global rows: settingable_type IS
 // NULL).
 func (b *Binding) Settings(ctx context.Context) (hostapi.PanelSettings, error) {
-	s, err := b.readSettings(ctx, nil)
+	s, err := b.cachedSettings(ctx)
 	if err != nil {
 		return hostapi.PanelSettings{}, err
 	}

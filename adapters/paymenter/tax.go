@@ -18,7 +18,7 @@ const typeUser = `App\Models\User`
 // row, when tax_enabled is on and tax_type is exclusive; zero otherwise
 // (inclusive prices already contain the tax).
 func (b *Binding) ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error) {
-	s, err := b.readSettings(ctx, nil)
+	s, err := b.cachedSettings(ctx)
 	if err != nil {
 		return decimal.Zero, err
 	}

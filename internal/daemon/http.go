@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -129,11 +130,21 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	q.Del("link")
-	resp, err := m.HandleHTTP(r.Context(), hostapi.HTTPRequest{
+	req := hostapi.HTTPRequest{
 		Method: r.Method, Path: path, Query: q, Body: body, Principal: p,
 		Header:    map[string][]string{"Content-Type": r.Header.Values("Content-Type"), "Idempotency-Key": r.Header.Values("Idempotency-Key")},
 		RequestID: httpserver.RequestID(r.Context()),
-	})
+	}
+	if p.Kind == hostapi.Client {
+		// The link names a service: check it is the linked user's, and hand
+		// it to the module with the panel settings, saving it two calls.
+		if err := d.attachService(r.Context(), &req); err != nil {
+			status, code := httpStatus(err)
+			writeError(w, status, code, err.Error())
+			return
+		}
+	}
+	resp, err := m.HandleHTTP(r.Context(), req)
 	if err != nil {
 		status, code := httpStatus(err)
 		msg := err.Error()
@@ -160,6 +171,24 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
+}
+
+// attachService loads the linked service and the panel settings into req,
+// refusing a service that is not the linked user's.
+func (d *Daemon) attachService(ctx context.Context, req *hostapi.HTTPRequest) error {
+	svc, err := d.Panel.Service(ctx, req.Principal.ServiceID)
+	if err != nil {
+		return err
+	}
+	if svc.UserID != req.Principal.UserID {
+		return hostapi.Errorf(hostapi.CodeNotFound, "no service %d", req.Principal.ServiceID)
+	}
+	settings, err := d.Panel.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	req.Service, req.Settings = &svc, &settings
+	return nil
 }
 
 // httpStatus maps a typed error to an HTTP status.

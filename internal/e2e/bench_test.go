@@ -89,9 +89,10 @@ func BenchmarkQuote(b *testing.B) {
 	})
 }
 
-// bareQuoteServer runs the quote's reads (service with plan and product,
-// settings, tax rate, packages with prices, holdings) with statements
-// prepared once, and writes a JSON answer: the baseline upsell is held to.
+// bareQuoteServer runs the same reads as upsell's quote (the service with
+// its plan and product, then packages with prices and holdings in one query;
+// panel settings are cached on both sides) with statements prepared once,
+// and writes a JSON answer: the baseline upsell is held to.
 func bareQuoteServer(b *testing.B, e *env) *httptest.Server {
 	prep := func(q string) *sql.Stmt {
 		st, err := e.db.Prepare(q)
@@ -102,9 +103,12 @@ func bareQuoteServer(b *testing.B, e *env) *httptest.Server {
 		return st
 	}
 	service := prep("SELECT s.id, s.user_id, s.status, s.currency_code, s.price, s.expires_at, pl.billing_period, pl.billing_unit FROM services s LEFT JOIN plans pl ON pl.id = s.plan_id LEFT JOIN products p ON p.id = s.product_id WHERE s.id = ?")
-	settings := prep("SELECT `key`, `value` FROM settings WHERE settingable_type IS NULL AND `key` IN ('timezone','default_currency','tax_enabled','tax_type')")
-	pkgs := prep("SELECT p.id, p.name, pp.monthly_price FROM ext_micro_upsell_packages p LEFT JOIN ext_micro_upsell_package_prices pp ON pp.package_id = p.id ORDER BY p.sort, p.id")
-	held := prep("SELECT package_id, COUNT(*) FROM ext_micro_upsell_order_addons WHERE service_id = ? AND state IN ('awaiting_payment','paid','applying','applied') GROUP BY package_id")
+	offer := prep(`SELECT p.id, p.name, p.resource, p.amount, p.active, p.product_id, p.max_per_service, p.sort, pp.currency, pp.monthly_price, COALESCE(h.n, 0)
+FROM ext_micro_upsell_packages p
+LEFT JOIN ext_micro_upsell_package_prices pp ON pp.package_id = p.id
+LEFT JOIN (SELECT package_id, COUNT(*) AS n FROM ext_micro_upsell_order_addons
+  WHERE service_id = ? AND state IN ('awaiting_payment', 'paid', 'applying', 'applied') GROUP BY package_id) h ON h.package_id = p.id
+ORDER BY p.sort, p.id`)
 	id := e.seeded.ServiceID
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -118,20 +122,12 @@ func bareQuoteServer(b *testing.B, e *env) *httptest.Server {
 			http.Error(w, err.Error(), 500)
 			return
 		}
-		for _, st := range []*sql.Stmt{settings, pkgs} {
-			rows, err := st.QueryContext(ctx)
-			if err != nil {
-				http.Error(w, err.Error(), 500)
-				return
-			}
-			for rows.Next() {
-			}
-			rows.Close()
-		}
-		rows, err := held.QueryContext(ctx, id)
+		rows, err := offer.QueryContext(ctx, id)
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
+		}
+		for rows.Next() {
 		}
 		rows.Close()
 		fmt.Fprintf(w, `{"service_id":%d,"currency":%q,"recurring_price":%q}`, sid, cur, price)

@@ -136,7 +136,7 @@ func (m *Module) HandleHTTP(ctx context.Context, req hostapi.HTTPRequest) (hosta
 	p := req.Principal
 	switch {
 	case req.Method == "GET" && req.Path == "/packages":
-		return m.listPackages(ctx, p)
+		return m.listPackages(ctx, req)
 	case req.Method == "POST" && req.Path == "/orders":
 		return m.buy(ctx, p, req)
 	case req.Method == "GET" && req.Path == "/orders":

@@ -52,16 +52,22 @@ type quoteView struct {
 	Reason            string `json:"reason,omitempty"`
 }
 
-// eligibleService loads the service behind a client link and checks that it
-// may buy add-ons at all.
-func (m *Module) eligibleService(ctx context.Context, p hostapi.Principal) (hostapi.Service, hostapi.PanelSettings, error) {
+// eligibleService returns the service behind a client link (as the host
+// attached it, else from the panel) and checks that it may buy add-ons.
+func (m *Module) eligibleService(ctx context.Context, req hostapi.HTTPRequest) (hostapi.Service, hostapi.PanelSettings, error) {
 	h, _ := m.deps()
+	p := req.Principal
 	if p.Kind != hostapi.Client || p.ServiceID == 0 {
 		return hostapi.Service{}, hostapi.PanelSettings{}, hostapi.Errorf(hostapi.CodePermission, "a client link is required")
 	}
-	svc, err := h.Panel.Service(ctx, p.ServiceID)
-	if err != nil {
-		return hostapi.Service{}, hostapi.PanelSettings{}, err
+	var svc hostapi.Service
+	if req.Service != nil && req.Service.ID == p.ServiceID {
+		svc = *req.Service
+	} else {
+		var err error
+		if svc, err = h.Panel.Service(ctx, p.ServiceID); err != nil {
+			return hostapi.Service{}, hostapi.PanelSettings{}, err
+		}
 	}
 	// The link names both; a link for one user never opens another's
 	// service, even if the ids were tampered with upstream.
@@ -74,11 +80,11 @@ func (m *Module) eligibleService(ctx context.Context, p hostapi.Principal) (host
 	if err := pricing.Eligible(svc.Cycle); err != nil {
 		return svc, hostapi.PanelSettings{}, err
 	}
-	settings, err := h.Panel.Settings(ctx)
-	if err != nil {
-		return svc, settings, err
+	if req.Settings != nil {
+		return svc, *req.Settings, nil
 	}
-	return svc, settings, nil
+	settings, err := h.Panel.Settings(ctx)
+	return svc, settings, err
 }
 
 // quote prices one package for one service, or says why it is not offered.
@@ -112,6 +118,16 @@ func (m *Module) quote(pkg Package, svc hostapi.Service, settings hostapi.PanelS
 	return q, nil
 }
 
+// taxRate is the exclusive tax the panel adds to the client's recurring
+// price; the panel is asked only when its settings say it adds any.
+func (m *Module) taxRate(ctx context.Context, settings hostapi.PanelSettings, userID uint64) (decimal.Decimal, error) {
+	if !settings.TaxEnabled || !strings.EqualFold(settings.TaxType, "exclusive") {
+		return decimal.Zero, nil
+	}
+	h, _ := m.deps()
+	return h.Panel.ExclusiveTaxRate(ctx, userID)
+}
+
 const heldByService = `SELECT package_id, COUNT(*) FROM ext_micro_upsell_order_addons
 WHERE service_id = ? AND state IN ('awaiting_payment', 'paid', 'applying', 'applied') GROUP BY package_id`
 
@@ -134,21 +150,16 @@ func (m *Module) held(ctx context.Context, tx hostapi.TxID, serviceID uint64) (m
 	return out, nil
 }
 
-func (m *Module) listPackages(ctx context.Context, p hostapi.Principal) (hostapi.HTTPResponse, error) {
-	svc, settings, err := m.eligibleService(ctx, p)
+func (m *Module) listPackages(ctx context.Context, req hostapi.HTTPRequest) (hostapi.HTTPResponse, error) {
+	svc, settings, err := m.eligibleService(ctx, req)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	pkgs, err := m.packages(ctx)
+	pkgs, held, err := m.offer(ctx, svc.ID)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	held, err := m.held(ctx, "", svc.ID)
-	if err != nil {
-		return hostapi.HTTPResponse{}, err
-	}
-	h, _ := m.deps()
-	tax, err := h.Panel.ExclusiveTaxRate(ctx, svc.UserID)
+	tax, err := m.taxRate(ctx, settings, svc.UserID)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
@@ -251,7 +262,7 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 	if in.PackageID == 0 {
 		return hostapi.HTTPResponse{}, hostapi.Invalid("package_id", "required")
 	}
-	svc, settings, err := m.eligibleService(ctx, p)
+	svc, settings, err := m.eligibleService(ctx, req)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
@@ -283,7 +294,7 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	tax, err := h.Panel.ExclusiveTaxRate(ctx, svc.UserID)
+	tax, err := m.taxRate(ctx, settings, svc.UserID)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}

@@ -44,6 +44,14 @@ ORDER BY p.sort, p.id`
 	selectPackage = `SELECT p.id, p.name, p.resource, p.amount, p.active, p.product_id, p.max_per_service, p.sort, pp.currency, pp.monthly_price
 FROM ext_micro_upsell_packages p LEFT JOIN ext_micro_upsell_package_prices pp ON pp.package_id = p.id
 WHERE p.id = ?`
+	// selectOffer is the client's list in one round trip: every package with
+	// its prices and how many of it the service holds or is buying.
+	selectOffer = `SELECT p.id, p.name, p.resource, p.amount, p.active, p.product_id, p.max_per_service, p.sort, pp.currency, pp.monthly_price, COALESCE(h.n, 0)
+FROM ext_micro_upsell_packages p
+LEFT JOIN ext_micro_upsell_package_prices pp ON pp.package_id = p.id
+LEFT JOIN (SELECT package_id, COUNT(*) AS n FROM ext_micro_upsell_order_addons
+  WHERE service_id = ? AND state IN ('awaiting_payment', 'paid', 'applying', 'applied') GROUP BY package_id) h ON h.package_id = p.id
+ORDER BY p.sort, p.id`
 	insertPackage = `INSERT INTO ext_micro_upsell_packages (name, resource, amount, active, product_id, max_per_service, sort, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updatePackage = `UPDATE ext_micro_upsell_packages SET name = ?, resource = ?, amount = ?, active = ?, product_id = ?, max_per_service = ?, sort = ?, updated_at = ? WHERE id = ?`
@@ -51,8 +59,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	insertPrice   = `INSERT INTO ext_micro_upsell_package_prices (package_id, currency, monthly_price) VALUES (?, ?, ?)`
 )
 
-// readPackages folds package rows joined with their prices.
-func readPackages(rows *hostapi.Rows) ([]Package, error) {
+// readPackages folds package rows joined with their prices. held, when not
+// nil, receives the holdings column selectOffer adds.
+func readPackages(rows *hostapi.Rows, held map[uint64]int) ([]Package, error) {
 	var out []Package
 	byID := map[uint64]int{}
 	for i := 0; i < rows.Len(); i++ {
@@ -63,9 +72,17 @@ func readPackages(rows *hostapi.Rows) ([]Package, error) {
 			maxPer   *int64
 			currency *string
 			price    *decimal.Decimal
+			n        int
 		)
-		if err := rows.Scan(i, &p.ID, &p.Name, &resource, &p.Amount, &p.Active, &product, &maxPer, &p.Sort, &currency, &price); err != nil {
+		dest := []any{&p.ID, &p.Name, &resource, &p.Amount, &p.Active, &product, &maxPer, &p.Sort, &currency, &price}
+		if held != nil {
+			dest = append(dest, &n)
+		}
+		if err := rows.Scan(i, dest...); err != nil {
 			return nil, hostapi.Errorf(hostapi.CodeInternal, "read package: %w", err)
+		}
+		if held != nil {
+			held[p.ID] = n
 		}
 		idx, seen := byID[p.ID]
 		if !seen {
@@ -94,7 +111,19 @@ func (m *Module) packages(ctx context.Context) ([]Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readPackages(rows)
+	return readPackages(rows, nil)
+}
+
+// offer lists the packages with the service's holdings of each.
+func (m *Module) offer(ctx context.Context, serviceID uint64) ([]Package, map[uint64]int, error) {
+	h, _ := m.deps()
+	rows, err := h.Store.Query(ctx, "", selectOffer, serviceID)
+	if err != nil {
+		return nil, nil, err
+	}
+	held := map[uint64]int{}
+	ps, err := readPackages(rows, held)
+	return ps, held, err
 }
 
 func (m *Module) packageByID(ctx context.Context, tx hostapi.TxID, id uint64) (Package, error) {
@@ -103,7 +132,7 @@ func (m *Module) packageByID(ctx context.Context, tx hostapi.TxID, id uint64) (P
 	if err != nil {
 		return Package{}, err
 	}
-	ps, err := readPackages(rows)
+	ps, err := readPackages(rows, nil)
 	if err != nil {
 		return Package{}, err
 	}

@@ -161,14 +161,18 @@ func (x *DescribeModuleResponse) GetMigrations() []*Migration {
 }
 
 type HTTPRequest struct {
-	state         protoimpl.MessageState   `protogen:"open.v1"`
-	Method        string                   `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Path          string                   `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	Query         map[string]*HeaderValues `protobuf:"bytes,3,rep,name=query,proto3" json:"query,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Header        map[string]*HeaderValues `protobuf:"bytes,4,rep,name=header,proto3" json:"header,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                   `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
-	Principal     *Principal               `protobuf:"bytes,6,opt,name=principal,proto3" json:"principal,omitempty"`
-	RequestId     string                   `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	state     protoimpl.MessageState   `protogen:"open.v1"`
+	Method    string                   `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Path      string                   `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Query     map[string]*HeaderValues `protobuf:"bytes,3,rep,name=query,proto3" json:"query,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Header    map[string]*HeaderValues `protobuf:"bytes,4,rep,name=header,proto3" json:"header,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body      []byte                   `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	Principal *Principal               `protobuf:"bytes,6,opt,name=principal,proto3" json:"principal,omitempty"`
+	RequestId string                   `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// For a client principal: the linked service and the panel settings, as
+	// the host read them while checking the link (minor version 1.2).
+	Service       *Service       `protobuf:"bytes,8,opt,name=service,proto3" json:"service,omitempty"`
+	Settings      *PanelSettings `protobuf:"bytes,9,opt,name=settings,proto3" json:"settings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -250,6 +254,20 @@ func (x *HTTPRequest) GetRequestId() string {
 		return x.RequestId
 	}
 	return ""
+}
+
+func (x *HTTPRequest) GetService() *Service {
+	if x != nil {
+		return x.Service
+	}
+	return nil
+}
+
+func (x *HTTPRequest) GetSettings() *PanelSettings {
+	if x != nil {
+		return x.Settings
+	}
+	return nil
 }
 
 type HTTPResponse struct {
@@ -616,7 +634,7 @@ var File_upsell_hostapi_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_upsell_hostapi_v1_plugin_proto_rawDesc = "" +
 	"\n" +
-	"\x1eupsell/hostapi/v1/plugin.proto\x12\x11upsell.hostapi.v1\x1a\x1dupsell/hostapi/v1/types.proto\"\xc4\x01\n" +
+	"\x1eupsell/hostapi/v1/plugin.proto\x12\x11upsell.hostapi.v1\x1a\x1cupsell/hostapi/v1/host.proto\x1a\x1dupsell/hostapi/v1/types.proto\"\xc4\x01\n" +
 	"\x10ConfigureRequest\x12$\n" +
 	"\x0ehost_broker_id\x18\x01 \x01(\rR\fhostBrokerId\x12M\n" +
 	"\bsettings\x18\x02 \x03(\v21.upsell.hostapi.v1.ConfigureRequest.SettingsEntryR\bsettings\x1a;\n" +
@@ -631,7 +649,7 @@ const file_upsell_hostapi_v1_plugin_proto_rawDesc = "" +
 	"\x06events\x18\x05 \x03(\tR\x06events\x12<\n" +
 	"\n" +
 	"migrations\x18\x06 \x03(\v2\x1c.upsell.hostapi.v1.MigrationR\n" +
-	"migrations\"\xe4\x03\n" +
+	"migrations\"\xd8\x04\n" +
 	"\vHTTPRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12?\n" +
@@ -640,7 +658,9 @@ const file_upsell_hostapi_v1_plugin_proto_rawDesc = "" +
 	"\x04body\x18\x05 \x01(\fR\x04body\x12:\n" +
 	"\tprincipal\x18\x06 \x01(\v2\x1c.upsell.hostapi.v1.PrincipalR\tprincipal\x12\x1d\n" +
 	"\n" +
-	"request_id\x18\a \x01(\tR\trequestId\x1aY\n" +
+	"request_id\x18\a \x01(\tR\trequestId\x124\n" +
+	"\aservice\x18\b \x01(\v2\x1a.upsell.hostapi.v1.ServiceR\aservice\x12<\n" +
+	"\bsettings\x18\t \x01(\v2 .upsell.hostapi.v1.PanelSettingsR\bsettings\x1aY\n" +
 	"\n" +
 	"QueryEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
@@ -720,11 +740,13 @@ var file_upsell_hostapi_v1_plugin_proto_goTypes = []any{
 	(*Route)(nil),                   // 13: upsell.hostapi.v1.Route
 	(*Migration)(nil),               // 14: upsell.hostapi.v1.Migration
 	(*Principal)(nil),               // 15: upsell.hostapi.v1.Principal
-	(*ServerRef)(nil),               // 16: upsell.hostapi.v1.ServerRef
-	(*Limits)(nil),                  // 17: upsell.hostapi.v1.Limits
-	(*HeaderValues)(nil),            // 18: upsell.hostapi.v1.HeaderValues
-	(*Empty)(nil),                   // 19: upsell.hostapi.v1.Empty
-	(*Applied)(nil),                 // 20: upsell.hostapi.v1.Applied
+	(*Service)(nil),                 // 16: upsell.hostapi.v1.Service
+	(*PanelSettings)(nil),           // 17: upsell.hostapi.v1.PanelSettings
+	(*ServerRef)(nil),               // 18: upsell.hostapi.v1.ServerRef
+	(*Limits)(nil),                  // 19: upsell.hostapi.v1.Limits
+	(*HeaderValues)(nil),            // 20: upsell.hostapi.v1.HeaderValues
+	(*Empty)(nil),                   // 21: upsell.hostapi.v1.Empty
+	(*Applied)(nil),                 // 22: upsell.hostapi.v1.Applied
 }
 var file_upsell_hostapi_v1_plugin_proto_depIdxs = []int32{
 	9,  // 0: upsell.hostapi.v1.ConfigureRequest.settings:type_name -> upsell.hostapi.v1.ConfigureRequest.SettingsEntry
@@ -733,36 +755,38 @@ var file_upsell_hostapi_v1_plugin_proto_depIdxs = []int32{
 	10, // 3: upsell.hostapi.v1.HTTPRequest.query:type_name -> upsell.hostapi.v1.HTTPRequest.QueryEntry
 	11, // 4: upsell.hostapi.v1.HTTPRequest.header:type_name -> upsell.hostapi.v1.HTTPRequest.HeaderEntry
 	15, // 5: upsell.hostapi.v1.HTTPRequest.principal:type_name -> upsell.hostapi.v1.Principal
-	12, // 6: upsell.hostapi.v1.HTTPResponse.header:type_name -> upsell.hostapi.v1.HTTPResponse.HeaderEntry
-	16, // 7: upsell.hostapi.v1.ReadRequest.ref:type_name -> upsell.hostapi.v1.ServerRef
-	16, // 8: upsell.hostapi.v1.ApplyRequest.ref:type_name -> upsell.hostapi.v1.ServerRef
-	17, // 9: upsell.hostapi.v1.ApplyRequest.target:type_name -> upsell.hostapi.v1.Limits
-	18, // 10: upsell.hostapi.v1.HTTPRequest.QueryEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
-	18, // 11: upsell.hostapi.v1.HTTPRequest.HeaderEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
-	18, // 12: upsell.hostapi.v1.HTTPResponse.HeaderEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
-	19, // 13: upsell.hostapi.v1.Module.Describe:input_type -> upsell.hostapi.v1.Empty
-	0,  // 14: upsell.hostapi.v1.Module.Configure:input_type -> upsell.hostapi.v1.ConfigureRequest
-	2,  // 15: upsell.hostapi.v1.Module.HandleHTTP:input_type -> upsell.hostapi.v1.HTTPRequest
-	4,  // 16: upsell.hostapi.v1.Module.HandleEvent:input_type -> upsell.hostapi.v1.Event
-	19, // 17: upsell.hostapi.v1.Adapter.Describe:input_type -> upsell.hostapi.v1.Empty
-	0,  // 18: upsell.hostapi.v1.Adapter.Configure:input_type -> upsell.hostapi.v1.ConfigureRequest
-	7,  // 19: upsell.hostapi.v1.Adapter.Read:input_type -> upsell.hostapi.v1.ReadRequest
-	8,  // 20: upsell.hostapi.v1.Adapter.Apply:input_type -> upsell.hostapi.v1.ApplyRequest
-	8,  // 21: upsell.hostapi.v1.Adapter.CheckCapacity:input_type -> upsell.hostapi.v1.ApplyRequest
-	1,  // 22: upsell.hostapi.v1.Module.Describe:output_type -> upsell.hostapi.v1.DescribeModuleResponse
-	19, // 23: upsell.hostapi.v1.Module.Configure:output_type -> upsell.hostapi.v1.Empty
-	3,  // 24: upsell.hostapi.v1.Module.HandleHTTP:output_type -> upsell.hostapi.v1.HTTPResponse
-	5,  // 25: upsell.hostapi.v1.Module.HandleEvent:output_type -> upsell.hostapi.v1.EventResult
-	6,  // 26: upsell.hostapi.v1.Adapter.Describe:output_type -> upsell.hostapi.v1.DescribeAdapterResponse
-	19, // 27: upsell.hostapi.v1.Adapter.Configure:output_type -> upsell.hostapi.v1.Empty
-	17, // 28: upsell.hostapi.v1.Adapter.Read:output_type -> upsell.hostapi.v1.Limits
-	20, // 29: upsell.hostapi.v1.Adapter.Apply:output_type -> upsell.hostapi.v1.Applied
-	19, // 30: upsell.hostapi.v1.Adapter.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
-	22, // [22:31] is the sub-list for method output_type
-	13, // [13:22] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	16, // 6: upsell.hostapi.v1.HTTPRequest.service:type_name -> upsell.hostapi.v1.Service
+	17, // 7: upsell.hostapi.v1.HTTPRequest.settings:type_name -> upsell.hostapi.v1.PanelSettings
+	12, // 8: upsell.hostapi.v1.HTTPResponse.header:type_name -> upsell.hostapi.v1.HTTPResponse.HeaderEntry
+	18, // 9: upsell.hostapi.v1.ReadRequest.ref:type_name -> upsell.hostapi.v1.ServerRef
+	18, // 10: upsell.hostapi.v1.ApplyRequest.ref:type_name -> upsell.hostapi.v1.ServerRef
+	19, // 11: upsell.hostapi.v1.ApplyRequest.target:type_name -> upsell.hostapi.v1.Limits
+	20, // 12: upsell.hostapi.v1.HTTPRequest.QueryEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
+	20, // 13: upsell.hostapi.v1.HTTPRequest.HeaderEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
+	20, // 14: upsell.hostapi.v1.HTTPResponse.HeaderEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
+	21, // 15: upsell.hostapi.v1.Module.Describe:input_type -> upsell.hostapi.v1.Empty
+	0,  // 16: upsell.hostapi.v1.Module.Configure:input_type -> upsell.hostapi.v1.ConfigureRequest
+	2,  // 17: upsell.hostapi.v1.Module.HandleHTTP:input_type -> upsell.hostapi.v1.HTTPRequest
+	4,  // 18: upsell.hostapi.v1.Module.HandleEvent:input_type -> upsell.hostapi.v1.Event
+	21, // 19: upsell.hostapi.v1.Adapter.Describe:input_type -> upsell.hostapi.v1.Empty
+	0,  // 20: upsell.hostapi.v1.Adapter.Configure:input_type -> upsell.hostapi.v1.ConfigureRequest
+	7,  // 21: upsell.hostapi.v1.Adapter.Read:input_type -> upsell.hostapi.v1.ReadRequest
+	8,  // 22: upsell.hostapi.v1.Adapter.Apply:input_type -> upsell.hostapi.v1.ApplyRequest
+	8,  // 23: upsell.hostapi.v1.Adapter.CheckCapacity:input_type -> upsell.hostapi.v1.ApplyRequest
+	1,  // 24: upsell.hostapi.v1.Module.Describe:output_type -> upsell.hostapi.v1.DescribeModuleResponse
+	21, // 25: upsell.hostapi.v1.Module.Configure:output_type -> upsell.hostapi.v1.Empty
+	3,  // 26: upsell.hostapi.v1.Module.HandleHTTP:output_type -> upsell.hostapi.v1.HTTPResponse
+	5,  // 27: upsell.hostapi.v1.Module.HandleEvent:output_type -> upsell.hostapi.v1.EventResult
+	6,  // 28: upsell.hostapi.v1.Adapter.Describe:output_type -> upsell.hostapi.v1.DescribeAdapterResponse
+	21, // 29: upsell.hostapi.v1.Adapter.Configure:output_type -> upsell.hostapi.v1.Empty
+	19, // 30: upsell.hostapi.v1.Adapter.Read:output_type -> upsell.hostapi.v1.Limits
+	22, // 31: upsell.hostapi.v1.Adapter.Apply:output_type -> upsell.hostapi.v1.Applied
+	21, // 32: upsell.hostapi.v1.Adapter.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
+	24, // [24:33] is the sub-list for method output_type
+	15, // [15:24] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_upsell_hostapi_v1_plugin_proto_init() }
@@ -770,6 +794,7 @@ func file_upsell_hostapi_v1_plugin_proto_init() {
 	if File_upsell_hostapi_v1_plugin_proto != nil {
 		return
 	}
+	file_upsell_hostapi_v1_host_proto_init()
 	file_upsell_hostapi_v1_types_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
