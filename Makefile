@@ -6,7 +6,7 @@ PROTOS  := $(wildcard hostapi/proto/upsell/hostapi/v1/*.proto)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X $(MODULE)/internal/buildinfo.Version=$(VERSION)
 
-.PHONY: build test proto proto-check vet bench demo
+.PHONY: build test proto proto-check vet bench demo fuzz
 
 # The production binary leaves the demo's embedded database engine out
 # (-tags nodemo: 29 MB instead of 89 MB).
@@ -21,6 +21,13 @@ test: vet
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
+
+# Each fuzz target for a short run (their seed corpora also run in make test).
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $(FUZZTIME) ./internal/intake
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifyLink$$' -fuzztime $(FUZZTIME) ./internal/auth
+	$(GO) test -run '^$$' -fuzz '^FuzzClientDecoders$$' -fuzztime $(FUZZTIME) ./plugin/microupsell
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
