@@ -6,12 +6,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/internal/auth"
 	"github.com/upsell-io/upsell/internal/httpserver"
+	"github.com/upsell-io/upsell/internal/intake"
 	"github.com/upsell-io/upsell/internal/supervisor"
 )
 
@@ -23,6 +25,8 @@ const maxBodyBytes = 1 << 20
 func (d *Daemon) Mount(srv *httpserver.Server) {
 	srv.Handle("/m/{module}/{path...}", http.HandlerFunc(d.serveModule))
 	srv.Handle("GET /api/v1/admin/plugins", d.admin(http.HandlerFunc(d.servePlugins)))
+	srv.Handle("GET /api/v1/admin/jobs", d.admin(http.HandlerFunc(d.serveJobs)))
+	srv.Handle("POST /api/v1/admin/jobs/{id}/retry", d.admin(http.HandlerFunc(d.serveRetryJob)))
 	srv.Handle("POST /webhooks/"+panelName, d.webhookHandler())
 }
 
@@ -62,6 +66,32 @@ func (d *Daemon) admin(next http.Handler) http.Handler {
 
 func (d *Daemon) servePlugins(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"plugins": d.Supervisor.Statuses()})
+}
+
+func (d *Daemon) serveJobs(w http.ResponseWriter, r *http.Request) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	jobs, err := intake.ListJobs(r.Context(), d.DB, r.URL.Query().Get("state"), limit)
+	if err != nil {
+		status, code := httpStatus(err)
+		writeError(w, status, code, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
+}
+
+func (d *Daemon) serveRetryJob(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", "not a job id")
+		return
+	}
+	if err := intake.RetryJob(r.Context(), d.DB, id, time.Now()); err != nil {
+		status, code := httpStatus(err)
+		writeError(w, status, code, err.Error())
+		return
+	}
+	d.Logger.Info("dead job retried by the admin", "job", id)
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": "pending"})
 }
 
 // principal authenticates a request for a route's access level.
