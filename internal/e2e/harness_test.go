@@ -87,6 +87,9 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string) *env {
 	t.Helper()
 	ctx := context.Background()
 	e := &env{t: t, db: testdb.New(t), now: time.Now()}
+	// A bounded pool, as a deployment configures (database.max_open_conns):
+	// concurrency tests must queue for connections, not exhaust the server.
+	e.db.SetMaxOpenConns(32)
 	e.sim = pterosim.New(pterosim.Config{Keys: []pterosim.APIKey{{Token: simKey}}, RateLimit: pterosim.RateLimit{Disabled: true}})
 	simSrv := httptest.NewServer(e.sim)
 	t.Cleanup(simSrv.Close)
