@@ -17,6 +17,8 @@ build:
 # set (.ci/run sets it), else on the embedded engine.
 test: vet
 	$(GO) test -race -count=1 -timeout 30m ./...
+	# Crash tests: the module process is stopped between pipeline steps.
+	$(GO) test -race -count=1 -timeout 10m -tags faults -run Crash ./internal/e2e
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); echo "gofmt needed"; exit 1)

@@ -112,6 +112,7 @@ func (m *Module) verifyAndClaim(ctx context.Context, o Order) (string, error) {
 		return reason, nil
 	}
 	_, err = m.transition(ctx, "", o.ID, StateAwaitingPayment, StatePaid, "invoice "+inv.Number+" paid in full")
+	m.crashPoint("claimed")
 	return "", err
 }
 
@@ -193,6 +194,7 @@ func (m *Module) applyLocked(ctx context.Context, id uint64, attempt int, s Sett
 		if res.RowsAffected == 1 {
 			_, _ = h.Store.Exec(ctx, "", insertEvent, o.ID, StateApplying, fmt.Sprintf("target %s %d -> %d", o.Resource, base, base+o.Amount), m.now().UTC())
 		}
+		m.crashPoint("target_stored")
 		if o, err = m.order(ctx, "", id); err != nil {
 			return "", err
 		}
@@ -206,7 +208,10 @@ func (m *Module) applyLocked(ctx context.Context, id uint64, attempt int, s Sett
 	if err != nil {
 		return "", m.applyFailed(ctx, o, attempt, s, err)
 	}
-	return m.finish(ctx, o, applied)
+	m.crashPoint("applied")
+	state, err := m.finish(ctx, o, applied)
+	m.crashPoint("finished")
+	return state, err
 }
 
 // finish raises the recurring price, marks the order applied and writes the

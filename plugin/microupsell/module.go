@@ -48,8 +48,8 @@ type Settings struct {
 func parseSettings(s map[string]string) (Settings, error) {
 	out := Settings{Proration: pricing.Calendar, MaxOpenOrders: 3, MaxApplyAttempts: 5, InvoiceDueDays: 7}
 	for k := range s {
-		switch k {
-		case "proration", "max_open_orders", "max_apply_attempts", "invoice_due_days":
+		switch {
+		case k == "proration", k == "max_open_orders", k == "max_apply_attempts", k == "invoice_due_days", faultSettings[k]:
 		default:
 			// A misspelt setting must not be silently ignored.
 			return out, hostapi.Invalid(k, "unknown Micro-Upsell setting")
@@ -80,7 +80,9 @@ type Module struct {
 	mu       sync.RWMutex
 	host     hostapi.Host
 	settings Settings
-	now      func() time.Time
+	// faults holds fault-injection settings (faults builds only).
+	faults map[string]string
+	now    func() time.Time
 }
 
 // New returns the module; the host configures it.
@@ -121,7 +123,10 @@ func (m *Module) Configure(_ context.Context, host hostapi.Host, settings map[st
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.host, m.settings = host, s
+	m.host, m.settings, m.faults = host, s, map[string]string{}
+	for k := range faultSettings {
+		m.faults[k] = settings[k]
+	}
 	return nil
 }
 
