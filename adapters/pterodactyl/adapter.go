@@ -57,7 +57,7 @@ func (a *Adapter) setConfig(opts []Option) config {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.cfg, a.client, a.limiters = cfg, newHTTPClient(cfg), newLimiterSet(cfg.ratePerMinute)
+	a.cfg, a.client, a.limiters = cfg, newHTTPClient(cfg), newLimiterSet(cfg.ratePerMinute, cfg.rateWindow)
 	return cfg
 }
 

@@ -16,12 +16,15 @@ import (
 // unreachable Wings node, and the panel allows 240 requests per minute per
 // admin user.
 type config struct {
-	requestTimeout     time.Duration
-	retryMax           int
-	retryWaitMin       time.Duration
-	retryWaitMax       time.Duration
-	maxRetryAfter      time.Duration
-	ratePerMinute      int
+	requestTimeout time.Duration
+	retryMax       int
+	retryWaitMin   time.Duration
+	retryWaitMax   time.Duration
+	maxRetryAfter  time.Duration
+	ratePerMinute  int
+	// rateWindow is the window ratePerMinute counts in: a minute, as the
+	// panel counts; tests scale it down to run the budget in seconds.
+	rateWindow         time.Duration
 	portAttempts       int
 	allocationsPerPage int
 	readHandoff        time.Duration
@@ -36,6 +39,7 @@ func defaultConfig() config {
 		retryWaitMax:       15 * time.Second,
 		maxRetryAfter:      65 * time.Second, // the panel's window is one minute
 		ratePerMinute:      200,
+		rateWindow:         time.Minute,
 		portAttempts:       3,
 		allocationsPerPage: 500,
 		readHandoff:        2 * time.Second,
@@ -109,6 +113,7 @@ var settingParsers = map[string]func(string) (Option, error){
 	"retry_wait_max":        durationSetting(func(d time.Duration) Option { return func(c *config) { c.retryWaitMax = d } }),
 	"max_retry_after":       durationSetting(WithMaxRetryAfter),
 	"rate_limit_per_minute": intSetting(0, WithRateLimit),
+	"rate_limit_window":     durationSetting(func(d time.Duration) Option { return func(c *config) { c.rateWindow = d } }),
 	"port_attempts":         intSetting(1, WithPortAttempts),
 	"allocations_per_page":  intSetting(1, WithAllocationsPerPage),
 	"read_handoff":          durationOrZeroSetting(WithReadHandoff),

@@ -21,9 +21,15 @@ type tokenBucket struct {
 }
 
 func newTokenBucket(perMinute int, now func() time.Time) *tokenBucket {
-	burst := max(1, perMinute/10)
+	return newWindowBucket(perMinute, time.Minute, now)
+}
+
+// newWindowBucket paces to perWindow requests per window (the panel's
+// window is a minute; tests scale it down), with a burst of a tenth.
+func newWindowBucket(perWindow int, window time.Duration, now func() time.Time) *tokenBucket {
+	burst := max(1, perWindow/10)
 	return &tokenBucket{
-		rate:   float64(perMinute) / 60,
+		rate:   float64(perWindow) / window.Seconds(),
 		burst:  float64(burst),
 		tokens: float64(burst),
 		last:   now(),
@@ -78,27 +84,31 @@ func (b *tokenBucket) wait(ctx context.Context) error {
 // limiterSet holds one bucket per panel endpoint: the panel's budget belongs
 // to the key's owner, and one endpoint is one panel.
 type limiterSet struct {
-	perMinute int
+	perWindow int
+	window    time.Duration
 	now       func() time.Time
 
 	mu      sync.Mutex
 	buckets map[string]*tokenBucket
 }
 
-func newLimiterSet(perMinute int) *limiterSet {
-	return &limiterSet{perMinute: perMinute, now: time.Now, buckets: map[string]*tokenBucket{}}
+func newLimiterSet(perWindow int, window time.Duration) *limiterSet {
+	if window <= 0 {
+		window = time.Minute
+	}
+	return &limiterSet{perWindow: perWindow, window: window, now: time.Now, buckets: map[string]*tokenBucket{}}
 }
 
 // forEndpoint returns the endpoint's bucket, or nil when pacing is off.
 func (s *limiterSet) forEndpoint(endpoint string) *tokenBucket {
-	if s.perMinute <= 0 {
+	if s.perWindow <= 0 {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.buckets[endpoint]
 	if !ok {
-		b = newTokenBucket(s.perMinute, s.now)
+		b = newWindowBucket(s.perWindow, s.window, s.now)
 		s.buckets[endpoint] = b
 	}
 	return b

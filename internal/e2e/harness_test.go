@@ -48,6 +48,8 @@ const simKey = "ptla_e2eE2eE2eE2eE2e0123456789abcdef0123456789ab"
 
 type env struct {
 	t        testing.TB
+	node     int
+	nextPort int
 	db       *testdb.DB
 	d        *daemon.Daemon
 	sim      *pterosim.Sim
@@ -68,6 +70,14 @@ func fifteenDaysLeft(now time.Time) time.Time {
 	return time.Date(y, m, d+15, 12, 0, 0, 0, berlin)
 }
 
+func adapterSettings(pacing map[string]string) map[string]string {
+	s := map[string]string{"retry_max": "1", "retry_wait_min": "1ms", "retry_wait_max": "5ms"}
+	for k, v := range pacing {
+		s[k] = v
+	}
+	return s
+}
+
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func secret() config.Secret {
@@ -82,15 +92,36 @@ func newEnv(t testing.TB) *env {
 	return newEnvWith(t, map[string]string{"max_apply_attempts": "3"})
 }
 
+// envOption changes newEnvWith's setup.
+type envOption func(*envSetup)
+
+type envSetup struct {
+	simLimit      pterosim.RateLimit
+	adapterPacing map[string]string
+}
+
+// withPanelBudget makes the double enforce limit requests per window and
+// paces the adapter to pace requests per the same window.
+func withPanelBudget(limit, pace int, window time.Duration) envOption {
+	return func(s *envSetup) {
+		s.simLimit = pterosim.RateLimit{Limit: limit, Window: window}
+		s.adapterPacing = map[string]string{"rate_limit_per_minute": strconv.Itoa(pace), "rate_limit_window": window.String()}
+	}
+}
+
 // newEnvWith is newEnv with the Micro-Upsell settings given.
-func newEnvWith(t testing.TB, moduleSettings map[string]string) *env {
+func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOption) *env {
 	t.Helper()
+	setup := envSetup{simLimit: pterosim.RateLimit{Disabled: true}, adapterPacing: map[string]string{"rate_limit_per_minute": "0"}}
+	for _, o := range opts {
+		o(&setup)
+	}
 	ctx := context.Background()
 	e := &env{t: t, db: testdb.New(t), now: time.Now()}
 	// A bounded pool, as a deployment configures (database.max_open_conns):
 	// concurrency tests must queue for connections, not exhaust the server.
 	e.db.SetMaxOpenConns(32)
-	e.sim = pterosim.New(pterosim.Config{Keys: []pterosim.APIKey{{Token: simKey}}, RateLimit: pterosim.RateLimit{Disabled: true}})
+	e.sim = pterosim.New(pterosim.Config{Keys: []pterosim.APIKey{{Token: simKey}}, RateLimit: setup.simLimit})
 	simSrv := httptest.NewServer(e.sim)
 	t.Cleanup(simSrv.Close)
 	if err := schema.Create(ctx, e.db); err != nil {
@@ -104,16 +135,8 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node, _ := e.sim.AddNode(pterosim.Node{Name: "n1", FQDN: "n1.example", Scheme: "https", Memory: 65536, Disk: 1 << 20, DaemonListen: 8080, DaemonSFTP: 2022})
-	allocs, _ := e.sim.AddAllocations(node, "10.0.0.9", 25565, 25566, 25567)
-	dbs, ports := 1, 1
-	e.serverID, err = e.sim.AddServer(pterosim.Server{
-		ExternalID: strconv.FormatUint(e.seeded.ServiceID, 10), Name: "srv",
-		Limits:        pterosim.Limits{Memory: 4096, Disk: 10240, IO: 500, CPU: 200, OOMDisabled: true},
-		FeatureLimits: pterosim.FeatureLimits{Databases: &dbs, Allocations: &ports, Backups: 2},
-		UserID:        1, NodeID: node, AllocationID: allocs[0], NestID: 1, EggID: 1,
-	})
-	if err != nil {
+	e.node, _ = e.sim.AddNode(pterosim.Node{Name: "n1", FQDN: "n1.example", Scheme: "https", Memory: 1 << 20, Disk: 1 << 30, DaemonListen: 8080, DaemonSFTP: 2022})
+	if e.serverID, err = e.addServer(e.seeded.ServiceID); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := migrate.Host(ctx, e.db.DB.DB); err != nil {
@@ -126,9 +149,9 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string) *env {
 		Security: config.Security{AdminToken: secret(), LinkSecret: secret(), WebhookSecret: secret(), LinkTTL: time.Hour},
 		Plugins: config.Plugins{SocketDir: sockets, StartTimeout: 30 * time.Second, MaxRestarts: 3, RestartBackoff: 50 * time.Millisecond, RestartWindow: time.Minute,
 			Modules: map[string]map[string]string{"microupsell": moduleSettings},
-			// The double's rate limit is off; so is the adapter's pacing,
-			// which would otherwise dominate the benchmarks.
-			Adapters: map[string]map[string]string{"pterodactyl": {"retry_max": "1", "retry_wait_min": "1ms", "retry_wait_max": "5ms", "rate_limit_per_minute": "0"}}},
+			// By default the double's rate limit is off and so is the
+			// adapter's pacing, which would otherwise dominate the benchmarks.
+			Adapters: map[string]map[string]string{"pterodactyl": adapterSettings(setup.adapterPacing)}},
 		Log: config.Log{Level: "error"},
 	}
 	e.d, err = daemon.New(ctx, e.cfg, e.db.DB, discard(), obs.NewMetrics())
@@ -187,6 +210,48 @@ func (e *env) do(method, path string, header map[string]string, body any) respon
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return response{resp.StatusCode, b}
+}
+
+// addServer creates the Pterodactyl server of a panel service: 4 GB, 10 GB
+// disk, one port, one database, two backups.
+func (e *env) addServer(serviceID uint64) (int, error) {
+	if e.nextPort == 0 {
+		e.nextPort = 25565
+	}
+	allocs, err := e.sim.AddAllocations(e.node, "10.0.0.9", e.nextPort, e.nextPort+1)
+	if err != nil {
+		return 0, err
+	}
+	e.nextPort += 2
+	dbs, ports := 1, 1
+	return e.sim.AddServer(pterosim.Server{
+		ExternalID: strconv.FormatUint(serviceID, 10), Name: "srv " + strconv.FormatUint(serviceID, 10),
+		Limits:        pterosim.Limits{Memory: 4096, Disk: 10240, IO: 500, CPU: 200, OOMDisabled: true},
+		FeatureLimits: pterosim.FeatureLimits{Databases: &dbs, Allocations: &ports, Backups: 2},
+		UserID:        1, NodeID: e.node, AllocationID: allocs[0], NestID: 1, EggID: 1,
+	})
+}
+
+// addService adds another active service of the seeded user and product,
+// with its server.
+func (e *env) addService() uint64 {
+	e.t.Helper()
+	id, err := schema.AddService(context.Background(), e.db, schema.ServiceSpec{
+		OrderID: e.seeded.OrderID, UserID: e.seeded.UserID, ProductID: e.seeded.ProductID, PlanID: e.seeded.PlanID,
+		Currency: "EUR", Price: decimal.RequireFromString("10.00"), ExpiresAt: fifteenDaysLeft(e.now),
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.addServer(id); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// clientOf is a client link for one of the seeded user's services.
+func (e *env) clientOf(serviceID uint64, key string) map[string]string {
+	return map[string]string{"X-Upsell-Link": e.link(e.seeded.UserID, serviceID, time.Hour), "Idempotency-Key": key}
 }
 
 func (e *env) admin() map[string]string {
