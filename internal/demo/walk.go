@@ -225,7 +225,7 @@ func (w *walker) run(ctx context.Context) error {
 		return err
 	}
 	var jobs, audits int
-	_ = w.d.DB.GetContext(ctx, &jobs, "SELECT COUNT(*) FROM upsell_jobs")
+	_ = w.d.DB.GetContext(ctx, &jobs, "SELECT COUNT(*) FROM upsell_jobs WHERE kind = 'event'")
 	_ = w.d.DB.GetContext(ctx, &audits, "SELECT COUNT(*) FROM upsell_audit WHERE action = 'addon.applied'")
 	patches := w.sim.Requests(pterosim.RouteUpdateBuild)
 	wantPrice := svc.Price.Add(decimal.RequireFromString(ram.RecurringIncrease))

@@ -165,8 +165,8 @@ type Coupon struct {
 	// AppliesTo is "all", "price" or "setup_fee".
 	AppliesTo string
 	Value     decimal.Decimal
-	// Recurring: 0 = every cycle; 0/1 (nil or 1) = first cycle only; N =
-	// first N cycles.
+	// Recurring: nil or 1 = first cycle only; 0 = every cycle; N = the
+	// first N cycles (Paymenter's coupons.recurring).
 	Recurring      *int
 	MaxUses        *int
 	MaxUsesPerUser *int
