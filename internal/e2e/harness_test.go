@@ -162,9 +162,11 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 	if err := e.d.StartPlugins(ctx); err != nil {
 		t.Fatal(err)
 	}
-	info, _ := e.d.Supervisor.ModuleInfo("microupsell")
-	if _, err := migrate.Module(ctx, e.db.DB.DB, info.Name, info.Migrations); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"microupsell", "configoptions"} {
+		info, _ := e.d.Supervisor.ModuleInfo(name)
+		if _, err := migrate.Module(ctx, e.db.DB.DB, info.Name, info.Migrations); err != nil {
+			t.Fatal(err)
+		}
 	}
 	srv := httpserver.New(httpserver.Options{Logger: discard(), Metrics: obs.NewMetrics()})
 	e.d.Mount(srv)

@@ -386,6 +386,7 @@ func (m *Module) respondGroup(ctx context.Context, store *groupStore, status int
 // adminCreateGroup serves POST /admin/groups: the group with its options
 // and values, validated, written in one transaction.
 func (m *Module) adminCreateGroup(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
@@ -414,6 +415,7 @@ func (m *Module) adminCreateGroup(ctx context.Context, req hostapi.HTTPRequest, 
 // adminReplaceGroup serves PUT /admin/groups/{id}: the whole group as it
 // should be (see groupStore.replace for what happens to what is left out).
 func (m *Module) adminReplaceGroup(ctx context.Context, req hostapi.HTTPRequest, id uint64) (hostapi.HTTPResponse, error) {
+	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
@@ -442,6 +444,7 @@ func (m *Module) adminReplaceGroup(ctx context.Context, req hostapi.HTTPRequest,
 // adminDeleteGroup serves DELETE /admin/groups/{id}: a soft delete, refused
 // while services hold any of the group's options.
 func (m *Module) adminDeleteGroup(ctx context.Context, _ hostapi.HTTPRequest, id uint64) (hostapi.HTTPResponse, error) {
+	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
@@ -465,6 +468,7 @@ type seedGroupDoc struct {
 // that do not exist yet (same name and mode, not deleted), all in one
 // transaction. Seeding again changes nothing.
 func (m *Module) adminSeed(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
 		return hostapi.HTTPResponse{}, err

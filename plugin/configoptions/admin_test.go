@@ -739,6 +739,7 @@ func TestDescribeAndMigrations(t *testing.T) {
 		{Method: "PUT", Path: "/admin/groups/", Access: hostapi.AccessAdmin},
 		{Method: "DELETE", Path: "/admin/groups/", Access: hostapi.AccessAdmin},
 		{Method: "POST", Path: "/admin/seed", Access: hostapi.AccessAdmin},
+		{Method: "POST", Path: "/quote", Access: hostapi.AccessPublic},
 	}
 	if !reflect.DeepEqual(f.info.Routes, want) {
 		t.Fatalf("routes: %+v", f.info.Routes)

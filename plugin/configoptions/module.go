@@ -42,6 +42,8 @@ type Module struct {
 	host  hostapi.Host
 	store *groupStore
 	now   func() time.Time
+	// snapshot is the catalog the public quote reads (see quote.go).
+	snapshot catalogSnapshot
 }
 
 // New returns the module; the host configures it.
@@ -80,6 +82,7 @@ var routes = []route{
 	{"PUT", "/admin/groups" + idSegment, hostapi.AccessAdmin, (*Module).adminReplaceGroup},
 	{"DELETE", "/admin/groups" + idSegment, hostapi.AccessAdmin, (*Module).adminDeleteGroup},
 	{"POST", "/admin/seed", hostapi.AccessAdmin, (*Module).adminSeed},
+	{"POST", "/quote", hostapi.AccessPublic, (*Module).publicQuote},
 }
 
 // hostRoutes turns the table into the host's form: "/x/{id}" becomes the
