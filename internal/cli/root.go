@@ -60,6 +60,7 @@ the file given by --config (see examples/upsell.example.yaml).`,
 		newPackagesCmd(),
 		newOrdersCmd(),
 		newJobsCmd(),
+		newConfigOptionsCmd(),
 	)
 	return root
 }

@@ -102,12 +102,14 @@ func Run(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("plugin %s is %s: %s", st.Name, st.State, st.LastError)
 		}
 	}
-	info, _ := d.Supervisor.ModuleInfo("microupsell")
-	mres, err := migrate.Module(ctx, db.DB, info.Name, info.Migrations)
-	if err != nil {
-		return fmt.Errorf("module migrations: %w", err)
+	for _, name := range []string{"microupsell", "configoptions"} {
+		info, _ := d.Supervisor.ModuleInfo(name)
+		mres, err := migrate.Module(ctx, db.DB, info.Name, info.Migrations)
+		if err != nil {
+			return fmt.Errorf("module migrations: %w", err)
+		}
+		p("   module migrations: %d applied for %s, tracked apart", len(mres.Applied), info.Name)
 	}
-	p("   module migrations: %d applied for %s, tracked apart", len(mres.Applied), info.Name)
 
 	base, stopHTTP, err := serveDaemon(ctx, d, logger)
 	if err != nil {

@@ -236,5 +236,57 @@ func (w *walker) run(ctx context.Context) error {
 		return errors.New("end state is wrong")
 	}
 	p("OK: paid once, applied once, price raised once; nothing else on the server changed.")
+	return w.byoQuote(ctx, admin)
+}
+
+// byoQuote loads the Build-Your-Own seed groups and prices a VPS the way a
+// pricing page does on every slider move.
+func (w *walker) byoQuote(ctx context.Context, admin map[string]string) error {
+	if _, err := w.call(ctx, "POST", "/m/configoptions/admin/seed", admin, nil, nil); err != nil {
+		return err
+	}
+	var list struct {
+		Groups []struct {
+			ID          uint64 `json:"id"`
+			ServiceType string `json:"service_type"`
+		} `json:"groups"`
+	}
+	if _, err := w.call(ctx, "GET", "/m/configoptions/admin/groups?mode=byo", admin, nil, &list); err != nil {
+		return err
+	}
+	var doc struct {
+		Options []struct {
+			ID  uint64 `json:"id"`
+			Key string `json:"provisioning_key"`
+		} `json:"options"`
+	}
+	for _, g := range list.Groups {
+		if g.ServiceType == "vps" {
+			if _, err := w.call(ctx, "GET", "/m/configoptions/admin/groups/"+strconv.FormatUint(g.ID, 10), admin, nil, &doc); err != nil {
+				return err
+			}
+		}
+	}
+	ids := map[string]uint64{}
+	for _, o := range doc.Options {
+		ids[o.Key] = o.ID
+	}
+	var q struct {
+		Totals     map[string]string `json:"totals"`
+		HourlyRate string            `json:"hourly_rate"`
+		MonthlyCap string            `json:"monthly_cap"`
+	}
+	body := map[string]any{"service_type": "vps", "choices": []map[string]any{
+		{"option_id": ids["cpu_cores"], "quantity": 4}, {"option_id": ids["ram_gb"], "quantity": 8}, {"option_id": ids["disk_gb"], "quantity": 100}}}
+	if _, err := w.call(ctx, "POST", "/m/configoptions/quote", nil, body, &q); err != nil {
+		return err
+	}
+	w.p("12. Build-Your-Own seed groups loaded (VPS, MySQL, game); a pricing page quotes 4 cores, 8 GB RAM, 100 GB SSD:")
+	w.p("     monthly %s, quarterly %s, semi-annual %s, annual %s EUR; hourly %s EUR, capped at %s a month",
+		q.Totals["monthly"], q.Totals["quarterly"], q.Totals["semi_annual"], q.Totals["annual"], q.HourlyRate, q.MonthlyCap)
+	// 4 x 2.00 + 8 x 1.00 + 100 x 0.05 = 21.00
+	if q.Totals["monthly"] != "21.00" || q.Totals["annual"] != "252.00" || q.HourlyRate != "0.0340" {
+		return errors.New("the BYO quote is wrong")
+	}
 	return nil
 }
