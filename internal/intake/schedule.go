@@ -53,6 +53,28 @@ func (s *Scheduler) Enqueue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// doneJobRetention is how long finished jobs stay for `upsell jobs` before
+// the scheduler prunes them; dead jobs stay until an admin retries them.
+const doneJobRetention = 7 * 24 * time.Hour
+
+// pruneDone deletes a bounded batch of old finished jobs, so the table does
+// not grow by a reconcile job per module every few minutes forever.
+const pruneDone = `DELETE FROM upsell_jobs WHERE state = 'done' AND updated_at < ? LIMIT 1000`
+
+// Prune deletes finished jobs older than the retention; it returns how many.
+func (s *Scheduler) Prune(ctx context.Context) (int64, error) {
+	now := time.Now().UTC()
+	if s.Now != nil {
+		now = s.Now().UTC()
+	}
+	res, err := s.DB.ExecContext(ctx, pruneDone, now.Add(-doneJobRetention))
+	if err != nil {
+		return 0, fmt.Errorf("prune done jobs: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n, nil
+}
+
 // Run enqueues once per interval until ctx ends.
 func (s *Scheduler) Run(ctx context.Context) {
 	if s.Interval < time.Second {
@@ -63,6 +85,9 @@ func (s *Scheduler) Run(ctx context.Context) {
 	for {
 		if _, err := s.Enqueue(ctx); err != nil && ctx.Err() == nil && s.Logger != nil {
 			s.Logger.Warn("schedule reconcile", "error", err)
+		}
+		if _, err := s.Prune(ctx); err != nil && ctx.Err() == nil && s.Logger != nil {
+			s.Logger.Warn("prune jobs", "error", err)
 		}
 		select {
 		case <-ctx.Done():
