@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
 	"github.com/upsell-io/upsell/plugin/configoptions/catalog"
@@ -37,7 +38,7 @@ func BenchmarkConfigQuote(b *testing.B) {
 	}
 	for _, g := range list.Groups {
 		if g.ServiceType == "vps" {
-			e.do("GET", "/m/configoptions/admin/groups/"+strconvU(g.ID), e.admin(), nil).decode(b, &doc)
+			e.do("GET", "/m/configoptions/admin/groups/"+strconv.FormatUint(g.ID, 10), e.admin(), nil).decode(b, &doc)
 		}
 	}
 	for _, o := range doc.Options {
@@ -96,9 +97,4 @@ func BenchmarkConfigQuote(b *testing.B) {
 			}
 		})
 	})
-}
-
-func strconvU(n uint64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }

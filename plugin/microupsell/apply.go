@@ -129,17 +129,11 @@ func (m *Module) applyOrder(ctx context.Context, id uint64, attempt int) (string
 	if o.State != StatePaid && o.State != StateApplying {
 		return o.State, nil
 	}
-	if _, err := h.Store.Exec(ctx, "", lockRow, o.ServiceID, m.now().UTC()); err != nil {
-		return "", err
-	}
-	lock, err := h.Store.Begin(ctx)
+	lock, err := m.lockService(ctx, o.ServiceID)
 	if err != nil {
 		return "", err
 	}
 	defer lock.Rollback(context.WithoutCancel(ctx))
-	if _, err := h.Store.Query(ctx, lock.ID(), takeLock, o.ServiceID); err != nil {
-		return "", err
-	}
 	// An earlier order of this service may have stopped between storing
 	// its target and finishing: finish it first, so this order's target is
 	// computed on top of it and never overwritten by it.

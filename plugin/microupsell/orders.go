@@ -235,6 +235,26 @@ idempotency_key, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 
 	orderByIdem     = `SELECT id FROM ext_micro_upsell_order_addons WHERE service_id = ? AND idempotency_key = ?`
 )
 
+// lockService opens a transaction holding the service's row lock in
+// ext_micro_upsell_service_locks: purchases, applies and reconcile rounds of
+// one service take turns across replicas, and the lock ends with the
+// transaction (commit or rollback), or with the plugin if it dies.
+func (m *Module) lockService(ctx context.Context, serviceID uint64) (hostapi.Tx, error) {
+	h, _ := m.deps()
+	if _, err := h.Store.Exec(ctx, "", lockRow, serviceID, m.now().UTC()); err != nil {
+		return nil, err
+	}
+	tx, err := h.Store.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := h.Store.Query(ctx, tx.ID(), takeLock, serviceID); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return tx, nil
+}
+
 // idempotencyKey validates the client's key (a double click sends the same
 // one twice).
 func idempotencyKey(req hostapi.HTTPRequest) (string, error) {
@@ -273,19 +293,14 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 		return jsonResponse(http.StatusOK, existing)
 	}
 	now := m.now().UTC()
-	if _, err := h.Store.Exec(ctx, "", lockRow, svc.ID, now); err != nil {
-		return hostapi.HTTPResponse{}, err
-	}
-	tx, err := h.Store.Begin(ctx)
+	// Serialize purchases per service so caps and the open-order limit
+	// hold under concurrent clicks; the order and invoice join this
+	// transaction.
+	tx, err := m.lockService(ctx, svc.ID)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	// Serialize purchases per service so caps and the open-order limit
-	// hold under concurrent clicks.
-	if _, err := h.Store.Query(ctx, tx.ID(), takeLock, svc.ID); err != nil {
-		return hostapi.HTTPResponse{}, err
-	}
 	pkg, err := m.packageByID(ctx, tx.ID(), in.PackageID)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err

@@ -122,17 +122,11 @@ func (m *Module) reconcile(ctx context.Context) (int, error) {
 // reports whether it changed anything.
 func (m *Module) reconcileService(ctx context.Context, serviceID uint64, hd *holding) (bool, error) {
 	h, _ := m.deps()
-	if _, err := h.Store.Exec(ctx, "", lockRow, serviceID, m.now().UTC()); err != nil {
-		return false, err
-	}
-	lock, err := h.Store.Begin(ctx)
+	lock, err := m.lockService(ctx, serviceID)
 	if err != nil {
 		return false, err
 	}
 	defer lock.Rollback(context.WithoutCancel(ctx))
-	if _, err := h.Store.Query(ctx, lock.ID(), takeLock, serviceID); err != nil {
-		return false, err
-	}
 	svc, err := h.Panel.Service(ctx, serviceID)
 	if err != nil {
 		return false, err
