@@ -55,13 +55,7 @@ func localFromWire(n int64, zone string) time.Time {
 		return time.Time{}
 	}
 	u := time.Unix(0, n).UTC()
-	loc := time.UTC
-	if zone != "" {
-		if l, err := time.LoadLocation(zone); err == nil {
-			loc = l
-		}
-	}
-	return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), u.Nanosecond(), loc)
+	return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), u.Nanosecond(), location(zone))
 }
 
 func serviceToWire(s Service) *pb.Service {
@@ -226,7 +220,7 @@ func headersFromWire(w map[string]*pb.HeaderValues) map[string][]string {
 	return out
 }
 
-func httpRequestToWire(r HTTPRequest) *pb.HTTPRequest {
+func httpRequestToWire(r HTTPRequest) (*pb.HTTPRequest, error) {
 	w := &pb.HTTPRequest{
 		Method: r.Method, Path: r.Path, Query: headersToWire(r.Query), Header: headersToWire(r.Header),
 		Body: r.Body, RequestId: r.RequestID,
@@ -238,7 +232,17 @@ func httpRequestToWire(r HTTPRequest) *pb.HTTPRequest {
 	if r.Settings != nil {
 		w.Settings = settingsToWire(*r.Settings)
 	}
-	return w
+	if len(r.Prefetched) > 0 {
+		w.Prefetched = make(map[string]*pb.SQLRows, len(r.Prefetched))
+		for name, rows := range r.Prefetched {
+			wr, err := rowsToWire(rows)
+			if err != nil {
+				return nil, fmt.Errorf("prefetch %q: %w", name, err)
+			}
+			w.Prefetched[name] = wr
+		}
+	}
+	return w, nil
 }
 
 func httpRequestFromWire(w *pb.HTTPRequest) (HTTPRequest, error) {
@@ -263,6 +267,12 @@ func httpRequestFromWire(w *pb.HTTPRequest) (HTTPRequest, error) {
 		st := settingsFromWire(w.GetSettings())
 		r.Settings = &st
 	}
+	if len(w.GetPrefetched()) > 0 {
+		r.Prefetched = make(map[string]*Rows, len(w.GetPrefetched()))
+		for name, rows := range w.GetPrefetched() {
+			r.Prefetched[name] = rowsFromWire(rows)
+		}
+	}
 	return r, nil
 }
 
@@ -285,7 +295,15 @@ func eventFromWire(w *pb.Event) Event {
 func moduleInfoToWire(m ModuleInfo) *pb.DescribeModuleResponse {
 	out := &pb.DescribeModuleResponse{Name: m.Name, Version: m.Version, TablePrefix: m.TablePrefix}
 	for _, r := range m.Routes {
-		out.Routes = append(out.Routes, &pb.Route{Method: r.Method, Path: r.Path, Access: string(r.Access)})
+		wr := &pb.Route{Method: r.Method, Path: r.Path, Access: string(r.Access)}
+		for _, f := range r.Prefetch {
+			wf := &pb.Prefetch{Name: f.Name, Sql: f.SQL}
+			for _, a := range f.Args {
+				wf.Args = append(wf.Args, string(a))
+			}
+			wr.Prefetch = append(wr.Prefetch, wf)
+		}
+		out.Routes = append(out.Routes, wr)
 	}
 	for _, e := range m.Events {
 		out.Events = append(out.Events, string(e))
@@ -299,7 +317,15 @@ func moduleInfoToWire(m ModuleInfo) *pb.DescribeModuleResponse {
 func moduleInfoFromWire(w *pb.DescribeModuleResponse) ModuleInfo {
 	out := ModuleInfo{Name: w.GetName(), Version: w.GetVersion(), TablePrefix: w.GetTablePrefix()}
 	for _, r := range w.GetRoutes() {
-		out.Routes = append(out.Routes, Route{Method: r.GetMethod(), Path: r.GetPath(), Access: Access(r.GetAccess())})
+		rt := Route{Method: r.GetMethod(), Path: r.GetPath(), Access: Access(r.GetAccess())}
+		for _, f := range r.GetPrefetch() {
+			pf := Prefetch{Name: f.GetName(), SQL: f.GetSql()}
+			for _, a := range f.GetArgs() {
+				pf.Args = append(pf.Args, PrefetchArg(a))
+			}
+			rt.Prefetch = append(rt.Prefetch, pf)
+		}
+		out.Routes = append(out.Routes, rt)
 	}
 	for _, e := range w.GetEvents() {
 		out.Events = append(out.Events, EventKind(e))

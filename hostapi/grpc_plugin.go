@@ -206,9 +206,13 @@ func (m *ModuleClient) Done() <-chan struct{} { return m.done.Done() }
 
 // HandleHTTP forwards an authenticated request.
 func (m *ModuleClient) HandleHTTP(ctx context.Context, req HTTPRequest) (HTTPResponse, error) {
+	w, err := httpRequestToWire(req)
+	if err != nil {
+		return HTTPResponse{}, Errorf(CodeInternal, "encode request: %w", err)
+	}
 	ctx, cancel := callCtx(ctx, m.done)
 	defer cancel()
-	out, err := m.c.HandleHTTP(ctx, httpRequestToWire(req), callOptions()...)
+	out, err := m.c.HandleHTTP(ctx, w, callOptions()...)
 	if err != nil {
 		return HTTPResponse{}, fromStatus(ctx, m.done, err)
 	}

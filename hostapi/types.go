@@ -3,6 +3,8 @@ package hostapi
 import (
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -167,11 +169,26 @@ type PanelSettings struct {
 }
 
 // Location returns the panel's timezone, UTC when unset or unknown.
-func (s PanelSettings) Location() *time.Location {
-	if loc, err := time.LoadLocation(s.Timezone); err == nil && s.Timezone != "" {
-		return loc
+func (s PanelSettings) Location() *time.Location { return location(s.Timezone) }
+
+// locations caches resolved zones: time.LoadLocation reads the zoneinfo
+// file on every call, and a zone is resolved on every client request.
+var locations sync.Map // name -> *time.Location
+
+// location resolves an IANA zone name once; empty or unknown names are UTC.
+func location(name string) *time.Location {
+	if name == "" {
+		return time.UTC
 	}
-	return time.UTC
+	if loc, ok := locations.Load(name); ok {
+		return loc.(*time.Location)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		loc = time.UTC
+	}
+	locations.Store(name, loc)
+	return loc
 }
 
 // Resource names a provisionable quantity. Resources are integers in the
@@ -314,6 +331,69 @@ type Route struct {
 	// subtree.
 	Path   string
 	Access Access
+	// Prefetch lists reads the host runs for a client route while it
+	// loads the linked service, handing the rows to the module in
+	// HTTPRequest.Prefetched: a hot read-only route then costs one plugin
+	// call and no call back. Hosts before minor version 1.3 ignore it, so
+	// a module falls back to querying its Store when a result is missing.
+	Prefetch []Prefetch
+}
+
+// Prefetch is a read-only query on the module's own tables, bound to the
+// request's principal. The host checks it against the module's table
+// prefix and prepares it once.
+type Prefetch struct {
+	Name string
+	SQL  string
+	// Args bind, in order, to the query's placeholders.
+	Args []PrefetchArg
+}
+
+// PrefetchArg names a principal field a prefetch query is bound to.
+type PrefetchArg string
+
+// The principal fields a prefetch can bind.
+const (
+	PrefetchServiceID PrefetchArg = "service_id"
+	PrefetchUserID    PrefetchArg = "user_id"
+)
+
+// Bind returns the query arguments for principal p.
+func (f Prefetch) Bind(p Principal) ([]any, error) {
+	args := make([]any, len(f.Args))
+	for i, a := range f.Args {
+		switch a {
+		case PrefetchServiceID:
+			args[i] = p.ServiceID
+		case PrefetchUserID:
+			args[i] = p.UserID
+		default:
+			return nil, Errorf(CodeInvalid, "prefetch %q: unknown argument %q", f.Name, a)
+		}
+	}
+	return args, nil
+}
+
+// Validate checks a route's prefetches: only client routes (the arguments
+// come from the link), named once each, with known arguments.
+func (r Route) Validate() error {
+	if len(r.Prefetch) > 0 && r.Access != AccessClient {
+		return Errorf(CodeInvalid, "route %s %s: prefetch needs client access, not %q", r.Method, r.Path, r.Access)
+	}
+	seen := map[string]bool{}
+	for _, f := range r.Prefetch {
+		if f.Name == "" || seen[f.Name] {
+			return Errorf(CodeInvalid, "route %s %s: prefetch name %q is empty or repeated", r.Method, r.Path, f.Name)
+		}
+		seen[f.Name] = true
+		if strings.TrimSpace(f.SQL) == "" {
+			return Errorf(CodeInvalid, "route %s %s: prefetch %q has no query", r.Method, r.Path, f.Name)
+		}
+		if _, err := f.Bind(Principal{}); err != nil {
+			return fmt.Errorf("route %s %s: %w", r.Method, r.Path, err)
+		}
+	}
+	return nil
 }
 
 // HTTPRequest is an HTTP request the host forwards to a module after
@@ -332,6 +412,9 @@ type HTTPRequest struct {
 	// read while checking the link, so a module need not ask again.
 	Service  *Service
 	Settings *PanelSettings
+	// Prefetched holds the route's Prefetch results by name (hosts of
+	// minor version 1.3 and later).
+	Prefetched map[string]*Rows
 }
 
 // HTTPResponse is a module's answer.

@@ -34,7 +34,6 @@ type serviceRow struct {
 	PlanType      sql.NullString   `db:"plan_type"`
 	BillingPeriod sql.Null[int64]  `db:"billing_period"`
 	BillingUnit   sql.NullString   `db:"billing_unit"`
-	Timezone      sql.NullString   `db:"timezone"`
 }
 
 type userRow struct {

@@ -13,6 +13,13 @@ import (
 // it back as midnight); the value here is the column as stored, so a caller
 // counting days should take its date.
 func (b *Binding) Service(ctx context.Context, id uint64) (hostapi.Service, error) {
+	// The timezone comes from the cached settings, not a subquery: the
+	// service read is on every client request, and a panel's timezone
+	// changes about never.
+	settings, err := b.cachedSettings(ctx)
+	if err != nil {
+		return hostapi.Service{}, err
+	}
 	var r serviceRow
 	if err := b.stmts.service.GetContext(ctx, &r, id); err != nil {
 		if isNoRows(err) {
@@ -20,7 +27,7 @@ func (b *Binding) Service(ctx context.Context, id uint64) (hostapi.Service, erro
 		}
 		return hostapi.Service{}, mapDBError(fmt.Errorf("paymenter: read service %d: %w", id, err))
 	}
-	loc := b.location(r.Timezone.String)
+	loc := settings.location
 	return hostapi.Service{
 		ID:          r.ID,
 		UserID:      r.UserID,

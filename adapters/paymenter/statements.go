@@ -71,7 +71,7 @@ func (s *statements) statementSQL() []struct {
 
 		{&s.service, "SELECT s.`id`, s.`user_id`, s.`product_id`, s.`plan_id`, s.`status`, s.`currency_code`, s.`quantity`, s.`price`," +
 			" s.`expires_at`, s.`label`, s.`created_at`, p.`name` AS product_name, pl.`type` AS plan_type," +
-			" pl.`billing_period`, pl.`billing_unit`, " + panelTimezone + " AS timezone" +
+			" pl.`billing_period`, pl.`billing_unit`" +
 			" FROM `services` s LEFT JOIN `products` p ON p.`id` = s.`product_id` LEFT JOIN `plans` pl ON pl.`id` = s.`plan_id`" +
 			" WHERE s.`id` = ?"},
 		{&s.user, "SELECT `id`, `email`, `first_name`, `last_name` FROM `users` WHERE `id` = ?"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -167,10 +168,16 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.Kind == hostapi.Client {
 		// The link names a service: check it is the linked user's, and hand
-		// it to the module with the panel settings, saving it two calls.
-		if err := d.attachService(r.Context(), &req); err != nil {
+		// it to the module with the panel settings and the route's
+		// prefetched reads, saving it the calls back.
+		if err := d.prepareClientRequest(r.Context(), name, route, &req); err != nil {
 			status, code := httpStatus(err)
-			writeError(w, status, code, err.Error())
+			msg := err.Error()
+			if status == http.StatusInternalServerError {
+				d.Logger.Error("module request failed", "module", name, "path", path, "request_id", req.RequestID, "error", err)
+				msg = "internal error; request id " + req.RequestID
+			}
+			writeError(w, status, code, msg)
 			return
 		}
 	}
@@ -201,6 +208,55 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
+}
+
+// prepareClientRequest attaches the linked service and runs the route's
+// prefetch reads at the same time: the reads are bound to the link, which
+// is already verified, and their rows are dropped unless the service turns
+// out to be the linked user's.
+func (d *Daemon) prepareClientRequest(ctx context.Context, module string, route hostapi.Route, req *hostapi.HTTPRequest) error {
+	if len(route.Prefetch) == 0 {
+		return d.attachService(ctx, req)
+	}
+	store, err := d.Supervisor.ModuleStore(module)
+	if err != nil {
+		return err
+	}
+	type result struct {
+		name string
+		rows *hostapi.Rows
+		err  error
+	}
+	results := make(chan result, len(route.Prefetch))
+	for _, f := range route.Prefetch {
+		go func() {
+			args, err := f.Bind(req.Principal)
+			if err != nil {
+				results <- result{name: f.Name, err: err}
+				return
+			}
+			rows, err := store.Query(ctx, "", f.SQL, args...)
+			results <- result{name: f.Name, rows: rows, err: err}
+		}()
+	}
+	attachErr := d.attachService(ctx, req)
+	prefetched := make(map[string]*hostapi.Rows, len(route.Prefetch))
+	var prefetchErr error
+	for range route.Prefetch {
+		res := <-results
+		if res.err != nil && prefetchErr == nil {
+			prefetchErr = fmt.Errorf("prefetch %q: %w", res.name, res.err)
+		}
+		prefetched[res.name] = res.rows
+	}
+	if attachErr != nil {
+		return attachErr
+	}
+	if prefetchErr != nil {
+		return prefetchErr
+	}
+	req.Prefetched = prefetched
+	return nil
 }
 
 // attachService loads the linked service and the panel settings into req,

@@ -3,13 +3,16 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
+	"github.com/upsell-io/upsell/internal/auth"
 	"github.com/upsell-io/upsell/internal/intake"
 )
 
@@ -36,7 +39,7 @@ func reportSQL(b *testing.B, e *env, before int64) {
 	b.ReportMetric(float64(after-before-1)/float64(b.N), "sql/op")
 }
 
-func get(b *testing.B, c *http.Client, url string, header map[string]string) {
+func get(b testing.TB, c *http.Client, url string, header map[string]string) {
 	req, _ := http.NewRequest("GET", url, nil)
 	for k, v := range header {
 		req.Header.Set(k, v)
@@ -53,8 +56,11 @@ func get(b *testing.B, c *http.Client, url string, header map[string]string) {
 }
 
 // BenchmarkQuote compares the client's package list through upsell (HTTP ->
-// host -> module process -> host API) with the same queries behind a bare
-// net/http handler with prepared statements, side by side, in parallel.
+// host -> module process, the offer prefetched by the host) with a bare
+// net/http handler doing the same work in one process: verify the link, run
+// the same two queries with statements prepared once, scan every column,
+// answer JSON. Side by side, with 1 and 8 requests in flight per core: the
+// first is latency, the second throughput under load.
 func BenchmarkQuote(b *testing.B) {
 	e := newEnv(b)
 	for range 3 {
@@ -62,38 +68,38 @@ func BenchmarkQuote(b *testing.B) {
 	}
 	client := e.client("")
 	url := e.http.URL + "/m/microupsell/packages"
-	b.Run("upsell", func(b *testing.B) {
-		c := e.http.Client()
-		before := questions(b, e)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				get(b, c, url, client)
-			}
+	bare := bareQuoteServer(b, e)
+	for _, inFlight := range []int{1, 8} {
+		b.Run(fmt.Sprintf("upsell/inflight=%d", inFlight), func(b *testing.B) {
+			runGets(b, e, inFlight, e.http.Client(), url, client)
 		})
-		b.StopTimer()
-		reportSQL(b, e, before)
-	})
-	b.Run("bare", func(b *testing.B) {
-		bare := bareQuoteServer(b, e)
-		c := bare.Client()
-		before := questions(b, e)
-		b.ResetTimer()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				get(b, c, bare.URL, nil)
-			}
+		b.Run(fmt.Sprintf("bare/inflight=%d", inFlight), func(b *testing.B) {
+			runGets(b, e, inFlight, bare.Client(), bare.URL, client)
 		})
-		b.StopTimer()
-		reportSQL(b, e, before)
-	})
+	}
 }
 
-// bareQuoteServer runs the same reads as upsell's quote (the service with
-// its plan and product, then packages with prices and holdings in one query;
-// panel settings are cached on both sides) with statements prepared once,
-// and writes a JSON answer: the baseline upsell is held to.
-func bareQuoteServer(b *testing.B, e *env) *httptest.Server {
+// runGets GETs url with inFlight requests per core at once and reports
+// statements per request.
+func runGets(b *testing.B, e *env, inFlight int, c *http.Client, url string, header map[string]string) {
+	b.SetParallelism(inFlight)
+	before := questions(b, e)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			get(b, c, url, header)
+		}
+	})
+	b.StopTimer()
+	reportSQL(b, e, before)
+}
+
+// bareQuoteServer is the baseline upsell's quote is held to: the same link
+// check and the same reads (the service with its plan and product, then
+// packages with prices and holdings in one query; panel settings are
+// cached on both sides), statements prepared once, every column scanned,
+// a JSON answer of the same shape.
+func bareQuoteServer(b testing.TB, e *env) *httptest.Server {
 	prep := func(q string) *sql.Stmt {
 		st, err := e.db.Prepare(q)
 		if err != nil {
@@ -102,35 +108,63 @@ func bareQuoteServer(b *testing.B, e *env) *httptest.Server {
 		b.Cleanup(func() { st.Close() })
 		return st
 	}
-	service := prep("SELECT s.id, s.user_id, s.status, s.currency_code, s.price, s.expires_at, pl.billing_period, pl.billing_unit FROM services s LEFT JOIN plans pl ON pl.id = s.plan_id LEFT JOIN products p ON p.id = s.product_id WHERE s.id = ?")
+	service := prep("SELECT s.id, s.user_id, s.product_id, s.plan_id, s.status, s.currency_code, s.quantity, s.price, s.expires_at, s.label, s.created_at, p.name, pl.type, pl.billing_period, pl.billing_unit FROM services s LEFT JOIN products p ON p.id = s.product_id LEFT JOIN plans pl ON pl.id = s.plan_id WHERE s.id = ?")
 	offer := prep(`SELECT p.id, p.name, p.resource, p.amount, p.active, p.product_id, p.max_per_service, p.sort, pp.currency, pp.monthly_price, COALESCE(h.n, 0)
 FROM ext_micro_upsell_packages p
 LEFT JOIN ext_micro_upsell_package_prices pp ON pp.package_id = p.id
 LEFT JOIN (SELECT package_id, COUNT(*) AS n FROM ext_micro_upsell_order_addons
   WHERE service_id = ? AND state IN ('awaiting_payment', 'paid', 'applying', 'applied') GROUP BY package_id) h ON h.package_id = p.id
 ORDER BY p.sort, p.id`)
-	id := e.seeded.ServiceID
+	secret := []byte(e.cfg.Security.LinkSecret.Reveal())
+	type item struct {
+		ID       uint64 `json:"package_id"`
+		Name     string `json:"name"`
+		Resource string `json:"resource"`
+		Amount   int64  `json:"amount"`
+		Price    string `json:"monthly_price"`
+		Held     int    `json:"held"`
+	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		var (
-			sid, uid                 uint64
-			status, cur, price, unit string
-			period                   int
-			exp                      sql.NullTime
-		)
-		if err := service.QueryRowContext(ctx, id).Scan(&sid, &uid, &status, &cur, &price, &exp, &period, &unit); err != nil {
-			http.Error(w, err.Error(), 500)
-			return
-		}
-		rows, err := offer.QueryContext(ctx, id)
+		l, err := auth.VerifyLink(secret, r.Header.Get("X-Upsell-Link"), time.Now())
 		if err != nil {
-			http.Error(w, err.Error(), 500)
+			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		for rows.Next() {
+		var (
+			sid, uid, qty             uint64
+			product, plan, period     sql.NullInt64
+			status, cur, price        string
+			label, pname, ptype, unit sql.NullString
+			exp, created              sql.NullTime
+		)
+		if err := service.QueryRowContext(ctx, l.ServiceID).Scan(&sid, &uid, &product, &plan, &status, &cur, &qty, &price, &exp, &label, &created, &pname, &ptype, &period, &unit); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
 		}
-		rows.Close()
-		fmt.Fprintf(w, `{"service_id":%d,"currency":%q,"recurring_price":%q}`, sid, cur, price)
+		rows, err := offer.QueryContext(ctx, l.ServiceID)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer rows.Close()
+		items := []item{}
+		for rows.Next() {
+			var (
+				it                   item
+				active               bool
+				productID, max, sort sql.NullInt64
+				currency, monthly    sql.NullString
+			)
+			if err := rows.Scan(&it.ID, &it.Name, &it.Resource, &it.Amount, &active, &productID, &max, &sort, &currency, &monthly, &it.Held); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			it.Price = monthly.String
+			items = append(items, it)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"service_id": sid, "currency": cur, "recurring_price": price, "packages": items})
 	}))
 	b.Cleanup(srv.Close)
 	return srv

@@ -120,7 +120,10 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 	e := &env{t: t, db: testdb.New(t), now: time.Now()}
 	// A bounded pool, as a deployment configures (database.max_open_conns):
 	// concurrency tests must queue for connections, not exhaust the server.
+	// Idle as many as open: a pool that closes connections under load
+	// re-prepares every statement on the next one it opens.
 	e.db.SetMaxOpenConns(32)
+	e.db.SetMaxIdleConns(32)
 	e.sim = pterosim.New(pterosim.Config{Keys: []pterosim.APIKey{{Token: simKey}}, RateLimit: setup.simLimit})
 	simSrv := httptest.NewServer(e.sim)
 	t.Cleanup(simSrv.Close)

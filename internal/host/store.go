@@ -224,6 +224,13 @@ func (s *Store) stmt(ctx context.Context, query string) (st *sqlx.Stmt, cached b
 	return st, true, nil
 }
 
+// Check refuses a query that reaches outside the module's tables, as its
+// first use would. (It does not prepare: a module's tables may not exist
+// until its migrations run.)
+func (s *Store) Check(query string) error {
+	return CheckTables(query, s.prefix)
+}
+
 // bound returns the statement for query, in transaction tx when it is not
 // empty, and the func to call once the statement (and its rows) are done.
 func (s *Store) bound(ctx context.Context, tx hostapi.TxID, query string) (*sqlx.Stmt, func(), error) {

@@ -156,6 +156,7 @@ type instance struct {
 	adapter     *hostapi.AdapterClient
 	moduleInfo  hostapi.ModuleInfo
 	adapterInfo hostapi.AdapterInfo
+	host        hostapi.Host // the host API this instance was configured with
 	release     func()
 	failures    []time.Time
 	ready       chan struct{} // closed after the first start attempt
@@ -389,11 +390,15 @@ func (s *Supervisor) launch(inst *instance) error {
 		if err := s.checkPrefix(spec.Name, info.TablePrefix); err != nil {
 			return err
 		}
-		if err := c.Configure(ctx, s.hostFor(inst, info.TablePrefix), spec.Settings); err != nil {
+		host := s.hostFor(inst, info.TablePrefix)
+		if err := checkPrefetches(host.Store, info.Routes); err != nil {
+			return fmt.Errorf("module %s: %w", spec.Name, err)
+		}
+		if err := c.Configure(ctx, host, spec.Settings); err != nil {
 			return fmt.Errorf("configure module %s: %w", spec.Name, err)
 		}
 		inst.mu.Lock()
-		inst.module, inst.moduleInfo, inst.status.Version = c, info, info.Version
+		inst.module, inst.moduleInfo, inst.status.Version, inst.host = c, info, info.Version, host
 		inst.mu.Unlock()
 	case *hostapi.AdapterClient:
 		info, err := c.Describe(ctx)
@@ -417,6 +422,27 @@ func (s *Supervisor) launch(inst *instance) error {
 		inst.status.PID = rc.Pid
 	}
 	inst.mu.Unlock()
+	return nil
+}
+
+// checkPrefetches checks each route's prefetch reads against the module's
+// Store guard, so a query outside the module's tables stops the module at
+// start, not on a client's request.
+func checkPrefetches(store hostapi.Store, routes []hostapi.Route) error {
+	checker, ok := store.(interface{ Check(query string) error })
+	for _, r := range routes {
+		if err := r.Validate(); err != nil {
+			return err
+		}
+		for _, f := range r.Prefetch {
+			if !ok {
+				continue
+			}
+			if err := checker.Check(f.SQL); err != nil {
+				return fmt.Errorf("route %s %s: prefetch %q: %w", r.Method, r.Path, f.Name, err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -566,6 +592,22 @@ func (s *Supervisor) Module(name string) (hostapi.Module, error) {
 		return nil, hostapi.Errorf(hostapi.CodeUnavailable, "module %s is %s", name, inst.status.State)
 	}
 	return inst.module, nil
+}
+
+// ModuleStore returns the Store the named module was configured with: the
+// host runs a route's prefetch reads through it, under the same table
+// guard and statement cache as the module's own calls.
+func (s *Supervisor) ModuleStore(name string) (hostapi.Store, error) {
+	inst, err := s.get(name)
+	if err != nil {
+		return nil, err
+	}
+	inst.mu.RLock()
+	defer inst.mu.RUnlock()
+	if inst.host.Store == nil {
+		return nil, hostapi.Errorf(hostapi.CodeUnavailable, "module %s is %s", name, inst.status.State)
+	}
+	return inst.host.Store, nil
 }
 
 // ModuleInfo returns what the named module described at its last start.

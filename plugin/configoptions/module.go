@@ -89,11 +89,11 @@ var routes = []route{
 // subtree "/x/", which the host matches by prefix.
 func hostRoutes() []hostapi.Route {
 	out := make([]hostapi.Route, 0, len(routes))
-	seen := map[hostapi.Route]bool{}
+	seen := map[string]bool{}
 	for _, r := range routes {
 		hr := hostapi.Route{Method: r.method, Path: strings.TrimSuffix(r.path, idSegment[1:]), Access: r.access}
-		if !seen[hr] {
-			seen[hr] = true
+		if key := hr.Method + " " + hr.Path; !seen[key] {
+			seen[key] = true
 			out = append(out, hr)
 		}
 	}

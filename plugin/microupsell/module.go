@@ -92,7 +92,11 @@ func New() *Module { return &Module{now: time.Now} }
 func Serve() { hostapi.ServeModule(New()) }
 
 var routes = []hostapi.Route{
-	{Method: "GET", Path: "/packages", Access: hostapi.AccessClient},
+	// The client's list is the hot path: the host reads the offer while it
+	// loads the service, and the module answers without calling back.
+	{Method: "GET", Path: "/packages", Access: hostapi.AccessClient, Prefetch: []hostapi.Prefetch{
+		{Name: offerPrefetch, SQL: selectOffer, Args: []hostapi.PrefetchArg{hostapi.PrefetchServiceID}},
+	}},
 	{Method: "POST", Path: "/orders", Access: hostapi.AccessClient},
 	{Method: "GET", Path: "/orders", Access: hostapi.AccessClient},
 	{Method: "GET", Path: "/admin/packages", Access: hostapi.AccessAdmin},

@@ -155,7 +155,7 @@ func (m *Module) listPackages(ctx context.Context, req hostapi.HTTPRequest) (hos
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	pkgs, held, err := m.offer(ctx, svc.ID)
+	pkgs, held, err := m.offer(ctx, req, svc.ID)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}

@@ -114,12 +114,19 @@ func (m *Module) packages(ctx context.Context) ([]Package, error) {
 	return readPackages(rows, nil)
 }
 
-// offer lists the packages with the service's holdings of each.
-func (m *Module) offer(ctx context.Context, serviceID uint64) ([]Package, map[uint64]int, error) {
-	h, _ := m.deps()
-	rows, err := h.Store.Query(ctx, "", selectOffer, serviceID)
-	if err != nil {
-		return nil, nil, err
+// offerPrefetch names the prefetched selectOffer on the client list route.
+const offerPrefetch = "offer"
+
+// offer lists the packages with the service's holdings of each, from the
+// rows the host prefetched for req or, from an older host, by querying.
+func (m *Module) offer(ctx context.Context, req hostapi.HTTPRequest, serviceID uint64) ([]Package, map[uint64]int, error) {
+	rows := req.Prefetched[offerPrefetch]
+	if rows == nil {
+		h, _ := m.deps()
+		var err error
+		if rows, err = h.Store.Query(ctx, "", selectOffer, serviceID); err != nil {
+			return nil, nil, err
+		}
 	}
 	held := map[uint64]int{}
 	ps, err := readPackages(rows, held)

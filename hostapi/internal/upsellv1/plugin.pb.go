@@ -171,8 +171,10 @@ type HTTPRequest struct {
 	RequestId string                   `protobuf:"bytes,7,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// For a client principal: the linked service and the panel settings, as
 	// the host read them while checking the link (minor version 1.2).
-	Service       *Service       `protobuf:"bytes,8,opt,name=service,proto3" json:"service,omitempty"`
-	Settings      *PanelSettings `protobuf:"bytes,9,opt,name=settings,proto3" json:"settings,omitempty"`
+	Service  *Service       `protobuf:"bytes,8,opt,name=service,proto3" json:"service,omitempty"`
+	Settings *PanelSettings `protobuf:"bytes,9,opt,name=settings,proto3" json:"settings,omitempty"`
+	// The route's prefetched reads by name (minor version 1.3).
+	Prefetched    map[string]*SQLRows `protobuf:"bytes,10,rep,name=prefetched,proto3" json:"prefetched,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -266,6 +268,13 @@ func (x *HTTPRequest) GetService() *Service {
 func (x *HTTPRequest) GetSettings() *PanelSettings {
 	if x != nil {
 		return x.Settings
+	}
+	return nil
+}
+
+func (x *HTTPRequest) GetPrefetched() map[string]*SQLRows {
+	if x != nil {
+		return x.Prefetched
 	}
 	return nil
 }
@@ -649,7 +658,7 @@ const file_upsell_hostapi_v1_plugin_proto_rawDesc = "" +
 	"\x06events\x18\x05 \x03(\tR\x06events\x12<\n" +
 	"\n" +
 	"migrations\x18\x06 \x03(\v2\x1c.upsell.hostapi.v1.MigrationR\n" +
-	"migrations\"\xd8\x04\n" +
+	"migrations\"\x83\x06\n" +
 	"\vHTTPRequest\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12?\n" +
@@ -660,14 +669,21 @@ const file_upsell_hostapi_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\a \x01(\tR\trequestId\x124\n" +
 	"\aservice\x18\b \x01(\v2\x1a.upsell.hostapi.v1.ServiceR\aservice\x12<\n" +
-	"\bsettings\x18\t \x01(\v2 .upsell.hostapi.v1.PanelSettingsR\bsettings\x1aY\n" +
+	"\bsettings\x18\t \x01(\v2 .upsell.hostapi.v1.PanelSettingsR\bsettings\x12N\n" +
+	"\n" +
+	"prefetched\x18\n" +
+	" \x03(\v2..upsell.hostapi.v1.HTTPRequest.PrefetchedEntryR\n" +
+	"prefetched\x1aY\n" +
 	"\n" +
 	"QueryEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
 	"\x05value\x18\x02 \x01(\v2\x1f.upsell.hostapi.v1.HeaderValuesR\x05value:\x028\x01\x1aZ\n" +
 	"\vHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
-	"\x05value\x18\x02 \x01(\v2\x1f.upsell.hostapi.v1.HeaderValuesR\x05value:\x028\x01\"\xdb\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x1f.upsell.hostapi.v1.HeaderValuesR\x05value:\x028\x01\x1aY\n" +
+	"\x0fPrefetchedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.upsell.hostapi.v1.SQLRowsR\x05value:\x028\x01\"\xdb\x01\n" +
 	"\fHTTPResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12C\n" +
 	"\x06header\x18\x02 \x03(\v2+.upsell.hostapi.v1.HTTPResponse.HeaderEntryR\x06header\x12\x12\n" +
@@ -722,7 +738,7 @@ func file_upsell_hostapi_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_upsell_hostapi_v1_plugin_proto_rawDescData
 }
 
-var file_upsell_hostapi_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_upsell_hostapi_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_upsell_hostapi_v1_plugin_proto_goTypes = []any{
 	(*ConfigureRequest)(nil),        // 0: upsell.hostapi.v1.ConfigureRequest
 	(*DescribeModuleResponse)(nil),  // 1: upsell.hostapi.v1.DescribeModuleResponse
@@ -736,57 +752,61 @@ var file_upsell_hostapi_v1_plugin_proto_goTypes = []any{
 	nil,                             // 9: upsell.hostapi.v1.ConfigureRequest.SettingsEntry
 	nil,                             // 10: upsell.hostapi.v1.HTTPRequest.QueryEntry
 	nil,                             // 11: upsell.hostapi.v1.HTTPRequest.HeaderEntry
-	nil,                             // 12: upsell.hostapi.v1.HTTPResponse.HeaderEntry
-	(*Route)(nil),                   // 13: upsell.hostapi.v1.Route
-	(*Migration)(nil),               // 14: upsell.hostapi.v1.Migration
-	(*Principal)(nil),               // 15: upsell.hostapi.v1.Principal
-	(*Service)(nil),                 // 16: upsell.hostapi.v1.Service
-	(*PanelSettings)(nil),           // 17: upsell.hostapi.v1.PanelSettings
-	(*ServerRef)(nil),               // 18: upsell.hostapi.v1.ServerRef
-	(*Limits)(nil),                  // 19: upsell.hostapi.v1.Limits
-	(*HeaderValues)(nil),            // 20: upsell.hostapi.v1.HeaderValues
-	(*Empty)(nil),                   // 21: upsell.hostapi.v1.Empty
-	(*Applied)(nil),                 // 22: upsell.hostapi.v1.Applied
+	nil,                             // 12: upsell.hostapi.v1.HTTPRequest.PrefetchedEntry
+	nil,                             // 13: upsell.hostapi.v1.HTTPResponse.HeaderEntry
+	(*Route)(nil),                   // 14: upsell.hostapi.v1.Route
+	(*Migration)(nil),               // 15: upsell.hostapi.v1.Migration
+	(*Principal)(nil),               // 16: upsell.hostapi.v1.Principal
+	(*Service)(nil),                 // 17: upsell.hostapi.v1.Service
+	(*PanelSettings)(nil),           // 18: upsell.hostapi.v1.PanelSettings
+	(*ServerRef)(nil),               // 19: upsell.hostapi.v1.ServerRef
+	(*Limits)(nil),                  // 20: upsell.hostapi.v1.Limits
+	(*HeaderValues)(nil),            // 21: upsell.hostapi.v1.HeaderValues
+	(*SQLRows)(nil),                 // 22: upsell.hostapi.v1.SQLRows
+	(*Empty)(nil),                   // 23: upsell.hostapi.v1.Empty
+	(*Applied)(nil),                 // 24: upsell.hostapi.v1.Applied
 }
 var file_upsell_hostapi_v1_plugin_proto_depIdxs = []int32{
 	9,  // 0: upsell.hostapi.v1.ConfigureRequest.settings:type_name -> upsell.hostapi.v1.ConfigureRequest.SettingsEntry
-	13, // 1: upsell.hostapi.v1.DescribeModuleResponse.routes:type_name -> upsell.hostapi.v1.Route
-	14, // 2: upsell.hostapi.v1.DescribeModuleResponse.migrations:type_name -> upsell.hostapi.v1.Migration
+	14, // 1: upsell.hostapi.v1.DescribeModuleResponse.routes:type_name -> upsell.hostapi.v1.Route
+	15, // 2: upsell.hostapi.v1.DescribeModuleResponse.migrations:type_name -> upsell.hostapi.v1.Migration
 	10, // 3: upsell.hostapi.v1.HTTPRequest.query:type_name -> upsell.hostapi.v1.HTTPRequest.QueryEntry
 	11, // 4: upsell.hostapi.v1.HTTPRequest.header:type_name -> upsell.hostapi.v1.HTTPRequest.HeaderEntry
-	15, // 5: upsell.hostapi.v1.HTTPRequest.principal:type_name -> upsell.hostapi.v1.Principal
-	16, // 6: upsell.hostapi.v1.HTTPRequest.service:type_name -> upsell.hostapi.v1.Service
-	17, // 7: upsell.hostapi.v1.HTTPRequest.settings:type_name -> upsell.hostapi.v1.PanelSettings
-	12, // 8: upsell.hostapi.v1.HTTPResponse.header:type_name -> upsell.hostapi.v1.HTTPResponse.HeaderEntry
-	18, // 9: upsell.hostapi.v1.ReadRequest.ref:type_name -> upsell.hostapi.v1.ServerRef
-	18, // 10: upsell.hostapi.v1.ApplyRequest.ref:type_name -> upsell.hostapi.v1.ServerRef
-	19, // 11: upsell.hostapi.v1.ApplyRequest.target:type_name -> upsell.hostapi.v1.Limits
-	20, // 12: upsell.hostapi.v1.HTTPRequest.QueryEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
-	20, // 13: upsell.hostapi.v1.HTTPRequest.HeaderEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
-	20, // 14: upsell.hostapi.v1.HTTPResponse.HeaderEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
-	21, // 15: upsell.hostapi.v1.Module.Describe:input_type -> upsell.hostapi.v1.Empty
-	0,  // 16: upsell.hostapi.v1.Module.Configure:input_type -> upsell.hostapi.v1.ConfigureRequest
-	2,  // 17: upsell.hostapi.v1.Module.HandleHTTP:input_type -> upsell.hostapi.v1.HTTPRequest
-	4,  // 18: upsell.hostapi.v1.Module.HandleEvent:input_type -> upsell.hostapi.v1.Event
-	21, // 19: upsell.hostapi.v1.Adapter.Describe:input_type -> upsell.hostapi.v1.Empty
-	0,  // 20: upsell.hostapi.v1.Adapter.Configure:input_type -> upsell.hostapi.v1.ConfigureRequest
-	7,  // 21: upsell.hostapi.v1.Adapter.Read:input_type -> upsell.hostapi.v1.ReadRequest
-	8,  // 22: upsell.hostapi.v1.Adapter.Apply:input_type -> upsell.hostapi.v1.ApplyRequest
-	8,  // 23: upsell.hostapi.v1.Adapter.CheckCapacity:input_type -> upsell.hostapi.v1.ApplyRequest
-	1,  // 24: upsell.hostapi.v1.Module.Describe:output_type -> upsell.hostapi.v1.DescribeModuleResponse
-	21, // 25: upsell.hostapi.v1.Module.Configure:output_type -> upsell.hostapi.v1.Empty
-	3,  // 26: upsell.hostapi.v1.Module.HandleHTTP:output_type -> upsell.hostapi.v1.HTTPResponse
-	5,  // 27: upsell.hostapi.v1.Module.HandleEvent:output_type -> upsell.hostapi.v1.EventResult
-	6,  // 28: upsell.hostapi.v1.Adapter.Describe:output_type -> upsell.hostapi.v1.DescribeAdapterResponse
-	21, // 29: upsell.hostapi.v1.Adapter.Configure:output_type -> upsell.hostapi.v1.Empty
-	19, // 30: upsell.hostapi.v1.Adapter.Read:output_type -> upsell.hostapi.v1.Limits
-	22, // 31: upsell.hostapi.v1.Adapter.Apply:output_type -> upsell.hostapi.v1.Applied
-	21, // 32: upsell.hostapi.v1.Adapter.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
-	24, // [24:33] is the sub-list for method output_type
-	15, // [15:24] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	16, // 5: upsell.hostapi.v1.HTTPRequest.principal:type_name -> upsell.hostapi.v1.Principal
+	17, // 6: upsell.hostapi.v1.HTTPRequest.service:type_name -> upsell.hostapi.v1.Service
+	18, // 7: upsell.hostapi.v1.HTTPRequest.settings:type_name -> upsell.hostapi.v1.PanelSettings
+	12, // 8: upsell.hostapi.v1.HTTPRequest.prefetched:type_name -> upsell.hostapi.v1.HTTPRequest.PrefetchedEntry
+	13, // 9: upsell.hostapi.v1.HTTPResponse.header:type_name -> upsell.hostapi.v1.HTTPResponse.HeaderEntry
+	19, // 10: upsell.hostapi.v1.ReadRequest.ref:type_name -> upsell.hostapi.v1.ServerRef
+	19, // 11: upsell.hostapi.v1.ApplyRequest.ref:type_name -> upsell.hostapi.v1.ServerRef
+	20, // 12: upsell.hostapi.v1.ApplyRequest.target:type_name -> upsell.hostapi.v1.Limits
+	21, // 13: upsell.hostapi.v1.HTTPRequest.QueryEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
+	21, // 14: upsell.hostapi.v1.HTTPRequest.HeaderEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
+	22, // 15: upsell.hostapi.v1.HTTPRequest.PrefetchedEntry.value:type_name -> upsell.hostapi.v1.SQLRows
+	21, // 16: upsell.hostapi.v1.HTTPResponse.HeaderEntry.value:type_name -> upsell.hostapi.v1.HeaderValues
+	23, // 17: upsell.hostapi.v1.Module.Describe:input_type -> upsell.hostapi.v1.Empty
+	0,  // 18: upsell.hostapi.v1.Module.Configure:input_type -> upsell.hostapi.v1.ConfigureRequest
+	2,  // 19: upsell.hostapi.v1.Module.HandleHTTP:input_type -> upsell.hostapi.v1.HTTPRequest
+	4,  // 20: upsell.hostapi.v1.Module.HandleEvent:input_type -> upsell.hostapi.v1.Event
+	23, // 21: upsell.hostapi.v1.Adapter.Describe:input_type -> upsell.hostapi.v1.Empty
+	0,  // 22: upsell.hostapi.v1.Adapter.Configure:input_type -> upsell.hostapi.v1.ConfigureRequest
+	7,  // 23: upsell.hostapi.v1.Adapter.Read:input_type -> upsell.hostapi.v1.ReadRequest
+	8,  // 24: upsell.hostapi.v1.Adapter.Apply:input_type -> upsell.hostapi.v1.ApplyRequest
+	8,  // 25: upsell.hostapi.v1.Adapter.CheckCapacity:input_type -> upsell.hostapi.v1.ApplyRequest
+	1,  // 26: upsell.hostapi.v1.Module.Describe:output_type -> upsell.hostapi.v1.DescribeModuleResponse
+	23, // 27: upsell.hostapi.v1.Module.Configure:output_type -> upsell.hostapi.v1.Empty
+	3,  // 28: upsell.hostapi.v1.Module.HandleHTTP:output_type -> upsell.hostapi.v1.HTTPResponse
+	5,  // 29: upsell.hostapi.v1.Module.HandleEvent:output_type -> upsell.hostapi.v1.EventResult
+	6,  // 30: upsell.hostapi.v1.Adapter.Describe:output_type -> upsell.hostapi.v1.DescribeAdapterResponse
+	23, // 31: upsell.hostapi.v1.Adapter.Configure:output_type -> upsell.hostapi.v1.Empty
+	20, // 32: upsell.hostapi.v1.Adapter.Read:output_type -> upsell.hostapi.v1.Limits
+	24, // 33: upsell.hostapi.v1.Adapter.Apply:output_type -> upsell.hostapi.v1.Applied
+	23, // 34: upsell.hostapi.v1.Adapter.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
+	26, // [26:35] is the sub-list for method output_type
+	17, // [17:26] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_upsell_hostapi_v1_plugin_proto_init() }
@@ -802,7 +822,7 @@ func file_upsell_hostapi_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_upsell_hostapi_v1_plugin_proto_rawDesc), len(file_upsell_hostapi_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -783,10 +783,13 @@ func (x *Applied) GetChanged() bool {
 }
 
 type Route struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Method        string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
-	Path          string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
-	Access        string                 `protobuf:"bytes,3,opt,name=access,proto3" json:"access,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Method string                 `protobuf:"bytes,1,opt,name=method,proto3" json:"method,omitempty"`
+	Path   string                 `protobuf:"bytes,2,opt,name=path,proto3" json:"path,omitempty"`
+	Access string                 `protobuf:"bytes,3,opt,name=access,proto3" json:"access,omitempty"`
+	// Reads the host runs for a client route while it loads the linked
+	// service (minor version 1.3).
+	Prefetch      []*Prefetch `protobuf:"bytes,4,rep,name=prefetch,proto3" json:"prefetch,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -842,6 +845,75 @@ func (x *Route) GetAccess() string {
 	return ""
 }
 
+func (x *Route) GetPrefetch() []*Prefetch {
+	if x != nil {
+		return x.Prefetch
+	}
+	return nil
+}
+
+// A read on the module's own tables, bound to the linked principal.
+type Prefetch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Sql   string                 `protobuf:"bytes,2,opt,name=sql,proto3" json:"sql,omitempty"`
+	// Each is "service_id" or "user_id", bound in order to the placeholders.
+	Args          []string `protobuf:"bytes,3,rep,name=args,proto3" json:"args,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Prefetch) Reset() {
+	*x = Prefetch{}
+	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Prefetch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Prefetch) ProtoMessage() {}
+
+func (x *Prefetch) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Prefetch.ProtoReflect.Descriptor instead.
+func (*Prefetch) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_types_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Prefetch) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Prefetch) GetSql() string {
+	if x != nil {
+		return x.Sql
+	}
+	return ""
+}
+
+func (x *Prefetch) GetArgs() []string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
 type Migration struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Version       int64                  `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
@@ -853,7 +925,7 @@ type Migration struct {
 
 func (x *Migration) Reset() {
 	*x = Migration{}
-	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[11]
+	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +937,7 @@ func (x *Migration) String() string {
 func (*Migration) ProtoMessage() {}
 
 func (x *Migration) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[11]
+	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +950,7 @@ func (x *Migration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Migration.ProtoReflect.Descriptor instead.
 func (*Migration) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_types_proto_rawDescGZIP(), []int{11}
+	return file_upsell_hostapi_v1_types_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Migration) GetVersion() int64 {
@@ -913,7 +985,7 @@ type Principal struct {
 
 func (x *Principal) Reset() {
 	*x = Principal{}
-	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[12]
+	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +997,7 @@ func (x *Principal) String() string {
 func (*Principal) ProtoMessage() {}
 
 func (x *Principal) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[12]
+	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1010,7 @@ func (x *Principal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Principal.ProtoReflect.Descriptor instead.
 func (*Principal) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_types_proto_rawDescGZIP(), []int{12}
+	return file_upsell_hostapi_v1_types_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Principal) GetKind() string {
@@ -971,7 +1043,7 @@ type HeaderValues struct {
 
 func (x *HeaderValues) Reset() {
 	*x = HeaderValues{}
-	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1055,7 @@ func (x *HeaderValues) String() string {
 func (*HeaderValues) ProtoMessage() {}
 
 func (x *HeaderValues) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_types_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1068,7 @@ func (x *HeaderValues) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HeaderValues.ProtoReflect.Descriptor instead.
 func (*HeaderValues) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_types_proto_rawDescGZIP(), []int{13}
+	return file_upsell_hostapi_v1_types_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *HeaderValues) GetValues() []string {
@@ -1082,11 +1154,16 @@ const file_upsell_hostapi_v1_types_proto_rawDesc = "" +
 	"\aApplied\x121\n" +
 	"\x06before\x18\x01 \x01(\v2\x19.upsell.hostapi.v1.LimitsR\x06before\x12/\n" +
 	"\x05after\x18\x02 \x01(\v2\x19.upsell.hostapi.v1.LimitsR\x05after\x12\x18\n" +
-	"\achanged\x18\x03 \x01(\bR\achanged\"K\n" +
+	"\achanged\x18\x03 \x01(\bR\achanged\"\x84\x01\n" +
 	"\x05Route\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x16\n" +
-	"\x06access\x18\x03 \x01(\tR\x06access\"K\n" +
+	"\x06access\x18\x03 \x01(\tR\x06access\x127\n" +
+	"\bprefetch\x18\x04 \x03(\v2\x1b.upsell.hostapi.v1.PrefetchR\bprefetch\"D\n" +
+	"\bPrefetch\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
+	"\x03sql\x18\x02 \x01(\tR\x03sql\x12\x12\n" +
+	"\x04args\x18\x03 \x03(\tR\x04args\"K\n" +
 	"\tMigration\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x03R\aversion\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
@@ -1111,7 +1188,7 @@ func file_upsell_hostapi_v1_types_proto_rawDescGZIP() []byte {
 	return file_upsell_hostapi_v1_types_proto_rawDescData
 }
 
-var file_upsell_hostapi_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_upsell_hostapi_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_upsell_hostapi_v1_types_proto_goTypes = []any{
 	(*ErrorDetail)(nil),  // 0: upsell.hostapi.v1.ErrorDetail
 	(*Empty)(nil),        // 1: upsell.hostapi.v1.Empty
@@ -1124,24 +1201,26 @@ var file_upsell_hostapi_v1_types_proto_goTypes = []any{
 	(*ServerRef)(nil),    // 8: upsell.hostapi.v1.ServerRef
 	(*Applied)(nil),      // 9: upsell.hostapi.v1.Applied
 	(*Route)(nil),        // 10: upsell.hostapi.v1.Route
-	(*Migration)(nil),    // 11: upsell.hostapi.v1.Migration
-	(*Principal)(nil),    // 12: upsell.hostapi.v1.Principal
-	(*HeaderValues)(nil), // 13: upsell.hostapi.v1.HeaderValues
-	nil,                  // 14: upsell.hostapi.v1.Limits.ValuesEntry
-	nil,                  // 15: upsell.hostapi.v1.ServerRef.OptionsEntry
+	(*Prefetch)(nil),     // 11: upsell.hostapi.v1.Prefetch
+	(*Migration)(nil),    // 12: upsell.hostapi.v1.Migration
+	(*Principal)(nil),    // 13: upsell.hostapi.v1.Principal
+	(*HeaderValues)(nil), // 14: upsell.hostapi.v1.HeaderValues
+	nil,                  // 15: upsell.hostapi.v1.Limits.ValuesEntry
+	nil,                  // 16: upsell.hostapi.v1.ServerRef.OptionsEntry
 }
 var file_upsell_hostapi_v1_types_proto_depIdxs = []int32{
 	2,  // 0: upsell.hostapi.v1.Service.cycle:type_name -> upsell.hostapi.v1.Cycle
 	5,  // 1: upsell.hostapi.v1.Invoice.items:type_name -> upsell.hostapi.v1.InvoiceItem
-	14, // 2: upsell.hostapi.v1.Limits.values:type_name -> upsell.hostapi.v1.Limits.ValuesEntry
-	15, // 3: upsell.hostapi.v1.ServerRef.options:type_name -> upsell.hostapi.v1.ServerRef.OptionsEntry
+	15, // 2: upsell.hostapi.v1.Limits.values:type_name -> upsell.hostapi.v1.Limits.ValuesEntry
+	16, // 3: upsell.hostapi.v1.ServerRef.options:type_name -> upsell.hostapi.v1.ServerRef.OptionsEntry
 	7,  // 4: upsell.hostapi.v1.Applied.before:type_name -> upsell.hostapi.v1.Limits
 	7,  // 5: upsell.hostapi.v1.Applied.after:type_name -> upsell.hostapi.v1.Limits
-	6,  // [6:6] is the sub-list for method output_type
-	6,  // [6:6] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	11, // 6: upsell.hostapi.v1.Route.prefetch:type_name -> upsell.hostapi.v1.Prefetch
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_upsell_hostapi_v1_types_proto_init() }
@@ -1155,7 +1234,7 @@ func file_upsell_hostapi_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_upsell_hostapi_v1_types_proto_rawDesc), len(file_upsell_hostapi_v1_types_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
