@@ -423,3 +423,83 @@ func (s *storeClient) Exec(ctx context.Context, tx TxID, query string, args ...a
 	}
 	return ExecResult{RowsAffected: out.GetRowsAffected(), LastInsertID: out.GetLastInsertId()}, nil
 }
+
+func (s *panelServer) GetProductPlan(ctx context.Context, r *pb.ProductPlanRequest) (*pb.ProductPlan, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	out, err := s.impl.ProductPlan(ctx, r.GetPlanId(), r.GetCurrency())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ProductPlan{
+		Id: out.ID, ProductId: out.ProductID, Currency: out.Currency, Price: decToWire(out.Price), SetupFee: decToWire(out.SetupFee),
+		Cycle: &pb.Cycle{Type: string(out.Cycle.Type), Period: int32(out.Cycle.Period), Unit: string(out.Cycle.Unit)},
+	}, nil
+}
+
+func (s *panelServer) CreateServiceOrder(ctx context.Context, r *pb.CreateServiceOrderRequest) (*pb.ServiceOrder, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	price, err := decFromWire("price", r.GetPrice())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	first, err := decFromWire("first_amount", r.GetFirstAmount())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	order := NewServiceOrder{
+		UserID: r.GetUserId(), ProductID: r.GetProductId(), PlanID: r.GetPlanId(), Currency: r.GetCurrency(),
+		Price: price, FirstAmount: first, Description: r.GetDescription(), CouponID: r.GetCouponId(), DueAt: timeFromWire(r.GetDueAt()),
+	}
+	for _, p := range r.GetProperties() {
+		order.Properties = append(order.Properties, ServiceProperty{Key: p.GetKey(), Name: p.GetName(), Value: p.GetValue()})
+	}
+	out, err := s.impl.CreateServiceOrder(ctx, TxID(r.GetTx()), order)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ServiceOrder{OrderId: out.OrderID, ServiceId: out.ServiceID, Invoice: invoiceToWire(out.Invoice)}, nil
+}
+
+func (p *panelClient) ProductPlan(ctx context.Context, planID uint64, currency string) (ProductPlan, error) {
+	out, err := p.c.GetProductPlan(ctx, &pb.ProductPlanRequest{PlanId: planID, Currency: currency}, callOptions()...)
+	if err != nil {
+		return ProductPlan{}, fromStatus(ctx, nil, err)
+	}
+	price, err := decFromWire("price", out.GetPrice())
+	if err != nil {
+		return ProductPlan{}, err
+	}
+	setup, err := decFromWire("setup_fee", out.GetSetupFee())
+	if err != nil {
+		return ProductPlan{}, err
+	}
+	c := out.GetCycle()
+	return ProductPlan{
+		ID: out.GetId(), ProductID: out.GetProductId(), Currency: out.GetCurrency(), Price: price, SetupFee: setup,
+		Cycle: Cycle{Type: PlanType(c.GetType()), Period: int(c.GetPeriod()), Unit: BillingUnit(c.GetUnit())},
+	}, nil
+}
+
+func (p *panelClient) CreateServiceOrder(ctx context.Context, tx TxID, o NewServiceOrder) (ServiceOrder, error) {
+	req := &pb.CreateServiceOrderRequest{
+		Tx: string(tx), UserId: o.UserID, ProductId: o.ProductID, PlanId: o.PlanID, Currency: o.Currency,
+		Price: decToWire(o.Price), FirstAmount: decToWire(o.FirstAmount), Description: o.Description, CouponId: o.CouponID,
+		DueAt: timeToWire(o.DueAt),
+	}
+	for _, prop := range o.Properties {
+		req.Properties = append(req.Properties, &pb.ServiceProperty{Key: prop.Key, Name: prop.Name, Value: prop.Value})
+	}
+	out, err := p.c.CreateServiceOrder(ctx, req, callOptions()...)
+	if err != nil {
+		return ServiceOrder{}, fromStatus(ctx, nil, err)
+	}
+	inv, err := invoiceFromWire(out.GetInvoice())
+	if err != nil {
+		return ServiceOrder{}, err
+	}
+	return ServiceOrder{OrderID: out.GetOrderId(), ServiceID: out.GetServiceId(), Invoice: inv}, nil
+}

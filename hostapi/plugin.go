@@ -101,6 +101,14 @@ type Panel interface {
 	// recurring price (services.price includes it), zero when tax is off
 	// or inclusive.
 	ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error)
+	// ProductPlan is a product plan's cycle and price in currency
+	// (CodePrecondition when the plan has no price in it).
+	ProductPlan(ctx context.Context, planID uint64, currency string) (ProductPlan, error)
+	// CreateServiceOrder writes a new order: the panel's order, a pending
+	// service and its first invoice, numbered as the panel numbers it. The
+	// panel itself activates and provisions the service when that invoice
+	// is paid; the invoice's owner is recorded like CreateInvoice's.
+	CreateServiceOrder(ctx context.Context, tx TxID, order NewServiceOrder) (ServiceOrder, error)
 }
 
 // Provision routes a target to the adapter that serves a service, with the

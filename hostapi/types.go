@@ -136,6 +136,53 @@ type NewInvoice struct {
 	Items    []InvoiceItem
 }
 
+// ProductPlan is a product's billing plan with its price in one currency.
+type ProductPlan struct {
+	ID        uint64
+	ProductID uint64
+	Cycle     Cycle
+	Currency  string
+	Price     decimal.Decimal
+	SetupFee  decimal.Decimal
+}
+
+// ServiceProperty is a key/value the panel hands its server extension when
+// it provisions the service (Paymenter: a properties row, merged over the
+// product's settings, so "memory" overrides the product's memory).
+type ServiceProperty struct {
+	Key   string
+	Name  string
+	Value string
+}
+
+// NewServiceOrder is a client's order of a new service. The panel writes
+// its order, a pending service renewing at Price, and a first invoice of
+// FirstAmount that references the service, so that paying it makes the
+// panel activate and provision the service itself, with Properties.
+type NewServiceOrder struct {
+	UserID    uint64
+	ProductID uint64
+	PlanID    uint64
+	Currency  string
+	// Price is the recurring price the service renews at.
+	Price decimal.Decimal
+	// FirstAmount is what the first invoice charges: the first cycle plus
+	// any setup fee, after any coupon.
+	FirstAmount decimal.Decimal
+	// Description is the first invoice item's text.
+	Description string
+	CouponID    uint64
+	Properties  []ServiceProperty
+	DueAt       time.Time
+}
+
+// ServiceOrder is what CreateServiceOrder wrote.
+type ServiceOrder struct {
+	OrderID   uint64
+	ServiceID uint64
+	Invoice   Invoice
+}
+
 // PriceChange is a compare-and-set of a service's recurring price: it applies
 // only if the stored price still equals From.
 type PriceChange struct {
@@ -321,7 +368,10 @@ type Access string
 const (
 	AccessPublic Access = "public"
 	AccessClient Access = "client"
-	AccessAdmin  Access = "admin"
+	// AccessUser is for a link bound to a user and no service: ordering a
+	// new service. A service's link does not open it, nor it a service's.
+	AccessUser  Access = "user"
+	AccessAdmin Access = "admin"
 )
 
 // Route is an HTTP route a module serves under /m/<module>/.

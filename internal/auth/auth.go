@@ -19,8 +19,9 @@ import (
 // caller answers 401 without saying which.
 var ErrBadLink = errors.New("invalid or expired link")
 
-// Link is what a signed client link grants: one user, one service, until
-// Expires.
+// Link is what a signed client link grants: one user and one service until
+// Expires, or, with ServiceID 0, the user alone (to order new services),
+// which opens no service's routes.
 type Link struct {
 	UserID    uint64
 	ServiceID uint64
@@ -55,7 +56,7 @@ func VerifyLink(secret []byte, token string, now time.Time) (Link, error) {
 	user, err1 := strconv.ParseUint(parts[1], 10, 64)
 	svc, err2 := strconv.ParseUint(parts[2], 10, 64)
 	exp, err3 := strconv.ParseInt(parts[3], 10, 64)
-	if err1 != nil || err2 != nil || err3 != nil || user == 0 || svc == 0 {
+	if err1 != nil || err2 != nil || err3 != nil || user == 0 {
 		return Link{}, ErrBadLink
 	}
 	l := Link{UserID: user, ServiceID: svc, Expires: time.Unix(exp, 0)}

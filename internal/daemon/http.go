@@ -105,16 +105,26 @@ func (d *Daemon) principal(r *http.Request, access hostapi.Access) (hostapi.Prin
 			return hostapi.Principal{Kind: hostapi.Admin}, true
 		}
 	case hostapi.AccessClient:
-		token := r.Header.Get("X-Upsell-Link")
-		if token == "" {
-			token = r.URL.Query().Get("link")
-		}
-		l, err := auth.VerifyLink([]byte(d.Config.Security.LinkSecret.Reveal()), token, time.Now())
-		if err == nil {
+		l, err := auth.VerifyLink([]byte(d.Config.Security.LinkSecret.Reveal()), linkToken(r), time.Now())
+		if err == nil && l.ServiceID != 0 {
 			return hostapi.Principal{Kind: hostapi.Client, UserID: l.UserID, ServiceID: l.ServiceID}, true
+		}
+	case hostapi.AccessUser:
+		l, err := auth.VerifyLink([]byte(d.Config.Security.LinkSecret.Reveal()), linkToken(r), time.Now())
+		if err == nil && l.ServiceID == 0 {
+			return hostapi.Principal{Kind: hostapi.Client, UserID: l.UserID}, true
 		}
 	}
 	return hostapi.Principal{}, false
+}
+
+// linkToken is the client link a request carries, in the X-Upsell-Link
+// header or the link query parameter.
+func linkToken(r *http.Request) string {
+	if token := r.Header.Get("X-Upsell-Link"); token != "" {
+		return token
+	}
+	return r.URL.Query().Get("link")
 }
 
 func matchRoute(routes []hostapi.Route, method, path string) (hostapi.Route, bool) {
@@ -166,7 +176,7 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		Header:    map[string][]string{"Content-Type": r.Header.Values("Content-Type"), "Idempotency-Key": r.Header.Values("Idempotency-Key")},
 		RequestID: httpserver.RequestID(r.Context()),
 	}
-	if p.Kind == hostapi.Client {
+	if p.Kind == hostapi.Client && p.ServiceID != 0 {
 		// The link names a service: check it is the linked user's, and hand
 		// it to the module with the panel settings and the route's
 		// prefetched reads, saving it the calls back.

@@ -24,6 +24,10 @@ type PanelBinding interface {
 	CreateInvoice(ctx context.Context, tx *sqlx.Tx, inv hostapi.NewInvoice) (hostapi.Invoice, error)
 	UpdateRecurringPrice(ctx context.Context, tx *sqlx.Tx, ch hostapi.PriceChange) (hostapi.PriceChanged, error)
 	ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error)
+	ProductPlan(ctx context.Context, planID uint64, currency string) (hostapi.ProductPlan, error)
+	// CreateServiceOrder always writes inside tx (the service's properties
+	// exist only in the panel's database).
+	CreateServiceOrder(ctx context.Context, tx *sqlx.Tx, o hostapi.NewServiceOrder) (hostapi.ServiceOrder, error)
 }
 
 // TransactionalInvoices is implemented by a PanelBinding that can say
@@ -122,6 +126,39 @@ func (p *panel) User(ctx context.Context, id uint64) (hostapi.User, error) {
 
 func (p *panel) ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error) {
 	return p.s.deps.Panel.ExclusiveTaxRate(ctx, userID)
+}
+
+func (p *panel) ProductPlan(ctx context.Context, planID uint64, currency string) (hostapi.ProductPlan, error) {
+	return p.s.deps.Panel.ProductPlan(ctx, planID, currency)
+}
+
+// CreateServiceOrder writes the order, service and first invoice and records
+// the invoice's owner, in the module's transaction or one of its own.
+func (p *panel) CreateServiceOrder(ctx context.Context, txID hostapi.TxID, o hostapi.NewServiceOrder) (hostapi.ServiceOrder, error) {
+	tx, err := p.s.store.SQLTx(txID)
+	if err != nil {
+		return hostapi.ServiceOrder{}, err
+	}
+	own := tx == nil
+	if own {
+		if tx, err = p.s.deps.DB.BeginTxx(ctx, nil); err != nil {
+			return hostapi.ServiceOrder{}, hostapi.Errorf(hostapi.CodeUnavailable, "begin: %w", err)
+		}
+		defer tx.Rollback()
+	}
+	out, err := p.s.deps.Panel.CreateServiceOrder(ctx, tx, o)
+	if err != nil {
+		return hostapi.ServiceOrder{}, err
+	}
+	if err := RecordInvoice(ctx, tx, p.s.panelName(), out.Invoice.ID, p.s.plugin, p.s.deps.Now()); err != nil {
+		return hostapi.ServiceOrder{}, err
+	}
+	if own {
+		if err := tx.Commit(); err != nil {
+			return hostapi.ServiceOrder{}, hostapi.Errorf(hostapi.CodeUnavailable, "commit order: %w", err)
+		}
+	}
+	return out, nil
 }
 
 func (p *panel) Invoice(ctx context.Context, id uint64) (hostapi.Invoice, error) {
@@ -272,6 +309,14 @@ func (r readOnlyPanel) Invoice(ctx context.Context, id uint64) (hostapi.Invoice,
 
 func (r readOnlyPanel) ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error) {
 	return r.p.ExclusiveTaxRate(ctx, userID)
+}
+
+func (r readOnlyPanel) ProductPlan(ctx context.Context, planID uint64, currency string) (hostapi.ProductPlan, error) {
+	return r.p.ProductPlan(ctx, planID, currency)
+}
+
+func (r readOnlyPanel) CreateServiceOrder(context.Context, hostapi.TxID, hostapi.NewServiceOrder) (hostapi.ServiceOrder, error) {
+	return hostapi.ServiceOrder{}, errPanelReadOnly()
 }
 
 func (r readOnlyPanel) CreateInvoice(context.Context, hostapi.TxID, hostapi.NewInvoice) (hostapi.Invoice, error) {

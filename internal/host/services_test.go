@@ -284,6 +284,14 @@ func (f *fakePanel) ExclusiveTaxRate(context.Context, uint64) (decimal.Decimal, 
 	f.called = append(f.called, "ExclusiveTaxRate")
 	return decimal.NewFromInt(19), nil
 }
+func (f *fakePanel) ProductPlan(_ context.Context, id uint64, _ string) (hostapi.ProductPlan, error) {
+	f.called = append(f.called, "ProductPlan")
+	return hostapi.ProductPlan{ID: id}, nil
+}
+func (f *fakePanel) CreateServiceOrder(context.Context, hostapi.TxID, hostapi.NewServiceOrder) (hostapi.ServiceOrder, error) {
+	f.called = append(f.called, "CreateServiceOrder")
+	return hostapi.ServiceOrder{ServiceID: 1}, nil
+}
 
 func TestReadOnlyPanel(t *testing.T) {
 	ctx := context.Background()
@@ -297,7 +305,12 @@ func TestReadOnlyPanel(t *testing.T) {
 		{"User", func(p hostapi.Panel) error { _, err := p.User(ctx, 1); return err }, false},
 		{"Invoice", func(p hostapi.Panel) error { _, err := p.Invoice(ctx, 1); return err }, false},
 		{"ExclusiveTaxRate", func(p hostapi.Panel) error { _, err := p.ExclusiveTaxRate(ctx, 1); return err }, false},
+		{"ProductPlan", func(p hostapi.Panel) error { _, err := p.ProductPlan(ctx, 1, "EUR"); return err }, false},
 		{"CreateInvoice", func(p hostapi.Panel) error { _, err := p.CreateInvoice(ctx, "", hostapi.NewInvoice{}); return err }, true},
+		{"CreateServiceOrder", func(p hostapi.Panel) error {
+			_, err := p.CreateServiceOrder(ctx, "", hostapi.NewServiceOrder{})
+			return err
+		}, true},
 		{"UpdateRecurringPrice", func(p hostapi.Panel) error {
 			_, err := p.UpdateRecurringPrice(ctx, "", hostapi.PriceChange{})
 			return err

@@ -83,6 +83,7 @@ var routes = []route{
 	{"DELETE", "/admin/groups" + idSegment, hostapi.AccessAdmin, (*Module).adminDeleteGroup},
 	{"POST", "/admin/seed", hostapi.AccessAdmin, (*Module).adminSeed},
 	{"POST", "/quote", hostapi.AccessPublic, (*Module).publicQuote},
+	{"POST", "/checkout", hostapi.AccessUser, (*Module).checkout},
 }
 
 // hostRoutes turns the table into the host's form: "/x/{id}" becomes the
@@ -125,6 +126,13 @@ func (m *Module) Configure(_ context.Context, host hostapi.Host, settings map[st
 	m.host = host
 	m.store = &groupStore{db: host.Store, now: m.now}
 	return nil
+}
+
+// hostAPI is the host API the module was configured with.
+func (m *Module) hostAPI() hostapi.Host {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.host
 }
 
 // groups returns the store, or CodeUnavailable before Configure.
@@ -191,6 +199,11 @@ func allowed(access hostapi.Access, p hostapi.Principal) error {
 			return nil
 		}
 		return hostapi.Errorf(hostapi.CodePermission, "this route needs a client link")
+	case hostapi.AccessUser:
+		if p.Kind == hostapi.Client && p.UserID != 0 && p.ServiceID == 0 {
+			return nil
+		}
+		return hostapi.Errorf(hostapi.CodePermission, "this route needs a user's link")
 	case hostapi.AccessAdmin:
 		if p.Kind == hostapi.Admin {
 			return nil

@@ -31,6 +31,17 @@ func (m *Module) catalog(ctx context.Context) ([]catalog.Group, error) {
 	if !m.snapshot.at.IsZero() && m.now().Sub(m.snapshot.at) < catalogTTL {
 		return m.snapshot.groups, nil
 	}
+	groups, err := m.loadCatalog(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.snapshot.at, m.snapshot.groups = m.now(), groups
+	return groups, nil
+}
+
+// loadCatalog reads the live groups now: a checkout sells at today's
+// prices, never at a snapshot's.
+func (m *Module) loadCatalog(ctx context.Context) ([]catalog.Group, error) {
 	store, err := m.groups()
 	if err != nil {
 		return nil, err
@@ -47,7 +58,6 @@ func (m *Module) catalog(ctx context.Context) ([]catalog.Group, error) {
 		}
 		groups = append(groups, rec.Group)
 	}
-	m.snapshot.at, m.snapshot.groups = m.now(), groups
 	return groups, nil
 }
 

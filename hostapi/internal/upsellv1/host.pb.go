@@ -372,6 +372,386 @@ func (x *PriceChangeResponse) GetRenewalInvoiceId() uint64 {
 	return 0
 }
 
+type ProductPlanRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlanId        uint64                 `protobuf:"varint,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	Currency      string                 `protobuf:"bytes,2,opt,name=currency,proto3" json:"currency,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProductPlanRequest) Reset() {
+	*x = ProductPlanRequest{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProductPlanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductPlanRequest) ProtoMessage() {}
+
+func (x *ProductPlanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductPlanRequest.ProtoReflect.Descriptor instead.
+func (*ProductPlanRequest) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ProductPlanRequest) GetPlanId() uint64 {
+	if x != nil {
+		return x.PlanId
+	}
+	return 0
+}
+
+func (x *ProductPlanRequest) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+type ProductPlan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	ProductId     uint64                 `protobuf:"varint,2,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	Cycle         *Cycle                 `protobuf:"bytes,3,opt,name=cycle,proto3" json:"cycle,omitempty"`
+	Currency      string                 `protobuf:"bytes,4,opt,name=currency,proto3" json:"currency,omitempty"`
+	Price         string                 `protobuf:"bytes,5,opt,name=price,proto3" json:"price,omitempty"`
+	SetupFee      string                 `protobuf:"bytes,6,opt,name=setup_fee,json=setupFee,proto3" json:"setup_fee,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProductPlan) Reset() {
+	*x = ProductPlan{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProductPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProductPlan) ProtoMessage() {}
+
+func (x *ProductPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProductPlan.ProtoReflect.Descriptor instead.
+func (*ProductPlan) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ProductPlan) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *ProductPlan) GetProductId() uint64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *ProductPlan) GetCycle() *Cycle {
+	if x != nil {
+		return x.Cycle
+	}
+	return nil
+}
+
+func (x *ProductPlan) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *ProductPlan) GetPrice() string {
+	if x != nil {
+		return x.Price
+	}
+	return ""
+}
+
+func (x *ProductPlan) GetSetupFee() string {
+	if x != nil {
+		return x.SetupFee
+	}
+	return ""
+}
+
+type ServiceProperty struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Value         string                 `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceProperty) Reset() {
+	*x = ServiceProperty{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceProperty) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceProperty) ProtoMessage() {}
+
+func (x *ServiceProperty) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceProperty.ProtoReflect.Descriptor instead.
+func (*ServiceProperty) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ServiceProperty) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ServiceProperty) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ServiceProperty) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+type CreateServiceOrderRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tx            string                 `protobuf:"bytes,1,opt,name=tx,proto3" json:"tx,omitempty"`
+	UserId        uint64                 `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	ProductId     uint64                 `protobuf:"varint,3,opt,name=product_id,json=productId,proto3" json:"product_id,omitempty"`
+	PlanId        uint64                 `protobuf:"varint,4,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	Currency      string                 `protobuf:"bytes,5,opt,name=currency,proto3" json:"currency,omitempty"`
+	Price         string                 `protobuf:"bytes,6,opt,name=price,proto3" json:"price,omitempty"`
+	FirstAmount   string                 `protobuf:"bytes,7,opt,name=first_amount,json=firstAmount,proto3" json:"first_amount,omitempty"`
+	Description   string                 `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
+	CouponId      uint64                 `protobuf:"varint,9,opt,name=coupon_id,json=couponId,proto3" json:"coupon_id,omitempty"`
+	Properties    []*ServiceProperty     `protobuf:"bytes,10,rep,name=properties,proto3" json:"properties,omitempty"`
+	DueAt         int64                  `protobuf:"varint,11,opt,name=due_at,json=dueAt,proto3" json:"due_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateServiceOrderRequest) Reset() {
+	*x = CreateServiceOrderRequest{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateServiceOrderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateServiceOrderRequest) ProtoMessage() {}
+
+func (x *CreateServiceOrderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateServiceOrderRequest.ProtoReflect.Descriptor instead.
+func (*CreateServiceOrderRequest) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CreateServiceOrderRequest) GetTx() string {
+	if x != nil {
+		return x.Tx
+	}
+	return ""
+}
+
+func (x *CreateServiceOrderRequest) GetUserId() uint64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *CreateServiceOrderRequest) GetProductId() uint64 {
+	if x != nil {
+		return x.ProductId
+	}
+	return 0
+}
+
+func (x *CreateServiceOrderRequest) GetPlanId() uint64 {
+	if x != nil {
+		return x.PlanId
+	}
+	return 0
+}
+
+func (x *CreateServiceOrderRequest) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *CreateServiceOrderRequest) GetPrice() string {
+	if x != nil {
+		return x.Price
+	}
+	return ""
+}
+
+func (x *CreateServiceOrderRequest) GetFirstAmount() string {
+	if x != nil {
+		return x.FirstAmount
+	}
+	return ""
+}
+
+func (x *CreateServiceOrderRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *CreateServiceOrderRequest) GetCouponId() uint64 {
+	if x != nil {
+		return x.CouponId
+	}
+	return 0
+}
+
+func (x *CreateServiceOrderRequest) GetProperties() []*ServiceProperty {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+func (x *CreateServiceOrderRequest) GetDueAt() int64 {
+	if x != nil {
+		return x.DueAt
+	}
+	return 0
+}
+
+type ServiceOrder struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	OrderId       uint64                 `protobuf:"varint,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	ServiceId     uint64                 `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Invoice       *Invoice               `protobuf:"bytes,3,opt,name=invoice,proto3" json:"invoice,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceOrder) Reset() {
+	*x = ServiceOrder{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceOrder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceOrder) ProtoMessage() {}
+
+func (x *ServiceOrder) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceOrder.ProtoReflect.Descriptor instead.
+func (*ServiceOrder) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ServiceOrder) GetOrderId() uint64 {
+	if x != nil {
+		return x.OrderId
+	}
+	return 0
+}
+
+func (x *ServiceOrder) GetServiceId() uint64 {
+	if x != nil {
+		return x.ServiceId
+	}
+	return 0
+}
+
+func (x *ServiceOrder) GetInvoice() *Invoice {
+	if x != nil {
+		return x.Invoice
+	}
+	return nil
+}
+
 type TaxRateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Percentage, e.g. "21.00"; "0" when the panel adds no tax to prices.
@@ -382,7 +762,7 @@ type TaxRateResponse struct {
 
 func (x *TaxRateResponse) Reset() {
 	*x = TaxRateResponse{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[5]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -394,7 +774,7 @@ func (x *TaxRateResponse) String() string {
 func (*TaxRateResponse) ProtoMessage() {}
 
 func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[5]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -407,7 +787,7 @@ func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaxRateResponse.ProtoReflect.Descriptor instead.
 func (*TaxRateResponse) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{5}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TaxRateResponse) GetRate() string {
@@ -427,7 +807,7 @@ type ServiceTargetRequest struct {
 
 func (x *ServiceTargetRequest) Reset() {
 	*x = ServiceTargetRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[6]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -439,7 +819,7 @@ func (x *ServiceTargetRequest) String() string {
 func (*ServiceTargetRequest) ProtoMessage() {}
 
 func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[6]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -452,7 +832,7 @@ func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceTargetRequest.ProtoReflect.Descriptor instead.
 func (*ServiceTargetRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{6}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ServiceTargetRequest) GetServiceId() uint64 {
@@ -484,7 +864,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[7]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +876,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[7]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +889,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{7}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AuditEntry) GetTx() string {
@@ -570,7 +950,7 @@ type AuditWritten struct {
 
 func (x *AuditWritten) Reset() {
 	*x = AuditWritten{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[8]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +962,7 @@ func (x *AuditWritten) String() string {
 func (*AuditWritten) ProtoMessage() {}
 
 func (x *AuditWritten) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[8]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +975,7 @@ func (x *AuditWritten) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditWritten.ProtoReflect.Descriptor instead.
 func (*AuditWritten) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{8}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AuditWritten) GetId() uint64 {
@@ -624,7 +1004,7 @@ type SQLValue struct {
 
 func (x *SQLValue) Reset() {
 	*x = SQLValue{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[9]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +1016,7 @@ func (x *SQLValue) String() string {
 func (*SQLValue) ProtoMessage() {}
 
 func (x *SQLValue) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[9]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +1029,7 @@ func (x *SQLValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLValue.ProtoReflect.Descriptor instead.
 func (*SQLValue) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{9}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SQLValue) GetKind() isSQLValue_Kind {
@@ -794,7 +1174,7 @@ type SQLRow struct {
 
 func (x *SQLRow) Reset() {
 	*x = SQLRow{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -806,7 +1186,7 @@ func (x *SQLRow) String() string {
 func (*SQLRow) ProtoMessage() {}
 
 func (x *SQLRow) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -819,7 +1199,7 @@ func (x *SQLRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRow.ProtoReflect.Descriptor instead.
 func (*SQLRow) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{10}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SQLRow) GetValues() []*SQLValue {
@@ -840,7 +1220,7 @@ type SQLRequest struct {
 
 func (x *SQLRequest) Reset() {
 	*x = SQLRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +1232,7 @@ func (x *SQLRequest) String() string {
 func (*SQLRequest) ProtoMessage() {}
 
 func (x *SQLRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +1245,7 @@ func (x *SQLRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRequest.ProtoReflect.Descriptor instead.
 func (*SQLRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{11}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SQLRequest) GetTx() string {
@@ -899,7 +1279,7 @@ type SQLRows struct {
 
 func (x *SQLRows) Reset() {
 	*x = SQLRows{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -911,7 +1291,7 @@ func (x *SQLRows) String() string {
 func (*SQLRows) ProtoMessage() {}
 
 func (x *SQLRows) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -924,7 +1304,7 @@ func (x *SQLRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRows.ProtoReflect.Descriptor instead.
 func (*SQLRows) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{12}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SQLRows) GetColumns() []string {
@@ -951,7 +1331,7 @@ type SQLExecResult struct {
 
 func (x *SQLExecResult) Reset() {
 	*x = SQLExecResult{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1343,7 @@ func (x *SQLExecResult) String() string {
 func (*SQLExecResult) ProtoMessage() {}
 
 func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1356,7 @@ func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLExecResult.ProtoReflect.Descriptor instead.
 func (*SQLExecResult) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{13}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SQLExecResult) GetRowsAffected() int64 {
@@ -1002,7 +1382,7 @@ type TxRequest struct {
 
 func (x *TxRequest) Reset() {
 	*x = TxRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1014,7 +1394,7 @@ func (x *TxRequest) String() string {
 func (*TxRequest) ProtoMessage() {}
 
 func (x *TxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1027,7 +1407,7 @@ func (x *TxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxRequest.ProtoReflect.Descriptor instead.
 func (*TxRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{14}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TxRequest) GetTx() string {
@@ -1046,7 +1426,7 @@ type TxStarted struct {
 
 func (x *TxStarted) Reset() {
 	*x = TxStarted{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1438,7 @@ func (x *TxStarted) String() string {
 func (*TxStarted) ProtoMessage() {}
 
 func (x *TxStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1451,7 @@ func (x *TxStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxStarted.ProtoReflect.Descriptor instead.
 func (*TxStarted) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{15}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TxStarted) GetTx() string {
@@ -1114,7 +1494,43 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"service_id\x18\x01 \x01(\x04R\tserviceId\x12\x12\n" +
 	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
 	"\x02to\x18\x03 \x01(\tR\x02to\x12,\n" +
-	"\x12renewal_invoice_id\x18\x04 \x01(\x04R\x10renewalInvoiceId\"%\n" +
+	"\x12renewal_invoice_id\x18\x04 \x01(\x04R\x10renewalInvoiceId\"I\n" +
+	"\x12ProductPlanRequest\x12\x17\n" +
+	"\aplan_id\x18\x01 \x01(\x04R\x06planId\x12\x1a\n" +
+	"\bcurrency\x18\x02 \x01(\tR\bcurrency\"\xbb\x01\n" +
+	"\vProductPlan\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x02 \x01(\x04R\tproductId\x12.\n" +
+	"\x05cycle\x18\x03 \x01(\v2\x18.upsell.hostapi.v1.CycleR\x05cycle\x12\x1a\n" +
+	"\bcurrency\x18\x04 \x01(\tR\bcurrency\x12\x14\n" +
+	"\x05price\x18\x05 \x01(\tR\x05price\x12\x1b\n" +
+	"\tsetup_fee\x18\x06 \x01(\tR\bsetupFee\"M\n" +
+	"\x0fServiceProperty\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\tR\x05value\"\xeb\x02\n" +
+	"\x19CreateServiceOrderRequest\x12\x0e\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x04R\x06userId\x12\x1d\n" +
+	"\n" +
+	"product_id\x18\x03 \x01(\x04R\tproductId\x12\x17\n" +
+	"\aplan_id\x18\x04 \x01(\x04R\x06planId\x12\x1a\n" +
+	"\bcurrency\x18\x05 \x01(\tR\bcurrency\x12\x14\n" +
+	"\x05price\x18\x06 \x01(\tR\x05price\x12!\n" +
+	"\ffirst_amount\x18\a \x01(\tR\vfirstAmount\x12 \n" +
+	"\vdescription\x18\b \x01(\tR\vdescription\x12\x1b\n" +
+	"\tcoupon_id\x18\t \x01(\x04R\bcouponId\x12B\n" +
+	"\n" +
+	"properties\x18\n" +
+	" \x03(\v2\".upsell.hostapi.v1.ServicePropertyR\n" +
+	"properties\x12\x15\n" +
+	"\x06due_at\x18\v \x01(\x03R\x05dueAt\"~\n" +
+	"\fServiceOrder\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\x04R\aorderId\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x02 \x01(\x04R\tserviceId\x124\n" +
+	"\ainvoice\x18\x03 \x01(\v2\x1a.upsell.hostapi.v1.InvoiceR\ainvoice\"%\n" +
 	"\x0fTaxRateResponse\x12\x12\n" +
 	"\x04rate\x18\x01 \x01(\tR\x04rate\"h\n" +
 	"\x14ServiceTargetRequest\x12\x1d\n" +
@@ -1159,7 +1575,7 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\tTxRequest\x12\x0e\n" +
 	"\x02tx\x18\x01 \x01(\tR\x02tx\"\x1b\n" +
 	"\tTxStarted\x12\x0e\n" +
-	"\x02tx\x18\x01 \x01(\tR\x02tx2\xb4\x04\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx2\xf2\x05\n" +
 	"\x05Panel\x12F\n" +
 	"\bSettings\x12\x18.upsell.hostapi.v1.Empty\x1a .upsell.hostapi.v1.PanelSettings\x12F\n" +
 	"\n" +
@@ -1169,7 +1585,9 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"GetInvoice\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x1a.upsell.hostapi.v1.Invoice\x12T\n" +
 	"\rCreateInvoice\x12'.upsell.hostapi.v1.CreateInvoiceRequest\x1a\x1a.upsell.hostapi.v1.Invoice\x12e\n" +
 	"\x14UpdateRecurringPrice\x12%.upsell.hostapi.v1.PriceChangeRequest\x1a&.upsell.hostapi.v1.PriceChangeResponse\x12T\n" +
-	"\x10ExclusiveTaxRate\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\".upsell.hostapi.v1.TaxRateResponse2\xee\x01\n" +
+	"\x10ExclusiveTaxRate\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\".upsell.hostapi.v1.TaxRateResponse\x12W\n" +
+	"\x0eGetProductPlan\x12%.upsell.hostapi.v1.ProductPlanRequest\x1a\x1e.upsell.hostapi.v1.ProductPlan\x12c\n" +
+	"\x12CreateServiceOrder\x12,.upsell.hostapi.v1.CreateServiceOrderRequest\x1a\x1f.upsell.hostapi.v1.ServiceOrder2\xee\x01\n" +
 	"\tProvision\x12?\n" +
 	"\x04Read\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x19.upsell.hostapi.v1.Limits\x12L\n" +
 	"\x05Apply\x12'.upsell.hostapi.v1.ServiceTargetRequest\x1a\x1a.upsell.hostapi.v1.Applied\x12R\n" +
@@ -1195,75 +1613,88 @@ func file_upsell_hostapi_v1_host_proto_rawDescGZIP() []byte {
 	return file_upsell_hostapi_v1_host_proto_rawDescData
 }
 
-var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_upsell_hostapi_v1_host_proto_goTypes = []any{
-	(*PanelSettings)(nil),        // 0: upsell.hostapi.v1.PanelSettings
-	(*IDRequest)(nil),            // 1: upsell.hostapi.v1.IDRequest
-	(*CreateInvoiceRequest)(nil), // 2: upsell.hostapi.v1.CreateInvoiceRequest
-	(*PriceChangeRequest)(nil),   // 3: upsell.hostapi.v1.PriceChangeRequest
-	(*PriceChangeResponse)(nil),  // 4: upsell.hostapi.v1.PriceChangeResponse
-	(*TaxRateResponse)(nil),      // 5: upsell.hostapi.v1.TaxRateResponse
-	(*ServiceTargetRequest)(nil), // 6: upsell.hostapi.v1.ServiceTargetRequest
-	(*AuditEntry)(nil),           // 7: upsell.hostapi.v1.AuditEntry
-	(*AuditWritten)(nil),         // 8: upsell.hostapi.v1.AuditWritten
-	(*SQLValue)(nil),             // 9: upsell.hostapi.v1.SQLValue
-	(*SQLRow)(nil),               // 10: upsell.hostapi.v1.SQLRow
-	(*SQLRequest)(nil),           // 11: upsell.hostapi.v1.SQLRequest
-	(*SQLRows)(nil),              // 12: upsell.hostapi.v1.SQLRows
-	(*SQLExecResult)(nil),        // 13: upsell.hostapi.v1.SQLExecResult
-	(*TxRequest)(nil),            // 14: upsell.hostapi.v1.TxRequest
-	(*TxStarted)(nil),            // 15: upsell.hostapi.v1.TxStarted
-	(*InvoiceItem)(nil),          // 16: upsell.hostapi.v1.InvoiceItem
-	(*Limits)(nil),               // 17: upsell.hostapi.v1.Limits
-	(*Empty)(nil),                // 18: upsell.hostapi.v1.Empty
-	(*Service)(nil),              // 19: upsell.hostapi.v1.Service
-	(*User)(nil),                 // 20: upsell.hostapi.v1.User
-	(*Invoice)(nil),              // 21: upsell.hostapi.v1.Invoice
-	(*Applied)(nil),              // 22: upsell.hostapi.v1.Applied
+	(*PanelSettings)(nil),             // 0: upsell.hostapi.v1.PanelSettings
+	(*IDRequest)(nil),                 // 1: upsell.hostapi.v1.IDRequest
+	(*CreateInvoiceRequest)(nil),      // 2: upsell.hostapi.v1.CreateInvoiceRequest
+	(*PriceChangeRequest)(nil),        // 3: upsell.hostapi.v1.PriceChangeRequest
+	(*PriceChangeResponse)(nil),       // 4: upsell.hostapi.v1.PriceChangeResponse
+	(*ProductPlanRequest)(nil),        // 5: upsell.hostapi.v1.ProductPlanRequest
+	(*ProductPlan)(nil),               // 6: upsell.hostapi.v1.ProductPlan
+	(*ServiceProperty)(nil),           // 7: upsell.hostapi.v1.ServiceProperty
+	(*CreateServiceOrderRequest)(nil), // 8: upsell.hostapi.v1.CreateServiceOrderRequest
+	(*ServiceOrder)(nil),              // 9: upsell.hostapi.v1.ServiceOrder
+	(*TaxRateResponse)(nil),           // 10: upsell.hostapi.v1.TaxRateResponse
+	(*ServiceTargetRequest)(nil),      // 11: upsell.hostapi.v1.ServiceTargetRequest
+	(*AuditEntry)(nil),                // 12: upsell.hostapi.v1.AuditEntry
+	(*AuditWritten)(nil),              // 13: upsell.hostapi.v1.AuditWritten
+	(*SQLValue)(nil),                  // 14: upsell.hostapi.v1.SQLValue
+	(*SQLRow)(nil),                    // 15: upsell.hostapi.v1.SQLRow
+	(*SQLRequest)(nil),                // 16: upsell.hostapi.v1.SQLRequest
+	(*SQLRows)(nil),                   // 17: upsell.hostapi.v1.SQLRows
+	(*SQLExecResult)(nil),             // 18: upsell.hostapi.v1.SQLExecResult
+	(*TxRequest)(nil),                 // 19: upsell.hostapi.v1.TxRequest
+	(*TxStarted)(nil),                 // 20: upsell.hostapi.v1.TxStarted
+	(*InvoiceItem)(nil),               // 21: upsell.hostapi.v1.InvoiceItem
+	(*Cycle)(nil),                     // 22: upsell.hostapi.v1.Cycle
+	(*Invoice)(nil),                   // 23: upsell.hostapi.v1.Invoice
+	(*Limits)(nil),                    // 24: upsell.hostapi.v1.Limits
+	(*Empty)(nil),                     // 25: upsell.hostapi.v1.Empty
+	(*Service)(nil),                   // 26: upsell.hostapi.v1.Service
+	(*User)(nil),                      // 27: upsell.hostapi.v1.User
+	(*Applied)(nil),                   // 28: upsell.hostapi.v1.Applied
 }
 var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
-	16, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
-	17, // 1: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
-	9,  // 2: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
-	9,  // 3: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
-	10, // 4: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
-	18, // 5: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
-	1,  // 6: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
-	1,  // 7: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
-	1,  // 8: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
-	2,  // 9: upsell.hostapi.v1.Panel.CreateInvoice:input_type -> upsell.hostapi.v1.CreateInvoiceRequest
-	3,  // 10: upsell.hostapi.v1.Panel.UpdateRecurringPrice:input_type -> upsell.hostapi.v1.PriceChangeRequest
-	1,  // 11: upsell.hostapi.v1.Panel.ExclusiveTaxRate:input_type -> upsell.hostapi.v1.IDRequest
-	1,  // 12: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
-	6,  // 13: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	6,  // 14: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	7,  // 15: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
-	18, // 16: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
-	14, // 17: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
-	14, // 18: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
-	11, // 19: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
-	11, // 20: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
-	0,  // 21: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
-	19, // 22: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
-	20, // 23: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
-	21, // 24: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
-	21, // 25: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
-	4,  // 26: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
-	5,  // 27: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
-	17, // 28: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
-	22, // 29: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
-	18, // 30: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
-	8,  // 31: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
-	15, // 32: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
-	18, // 33: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
-	18, // 34: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
-	12, // 35: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
-	13, // 36: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
-	21, // [21:37] is the sub-list for method output_type
-	5,  // [5:21] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	21, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
+	22, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
+	7,  // 2: upsell.hostapi.v1.CreateServiceOrderRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
+	23, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
+	24, // 4: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
+	14, // 5: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
+	14, // 6: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
+	15, // 7: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
+	25, // 8: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
+	1,  // 9: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
+	1,  // 10: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
+	1,  // 11: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
+	2,  // 12: upsell.hostapi.v1.Panel.CreateInvoice:input_type -> upsell.hostapi.v1.CreateInvoiceRequest
+	3,  // 13: upsell.hostapi.v1.Panel.UpdateRecurringPrice:input_type -> upsell.hostapi.v1.PriceChangeRequest
+	1,  // 14: upsell.hostapi.v1.Panel.ExclusiveTaxRate:input_type -> upsell.hostapi.v1.IDRequest
+	5,  // 15: upsell.hostapi.v1.Panel.GetProductPlan:input_type -> upsell.hostapi.v1.ProductPlanRequest
+	8,  // 16: upsell.hostapi.v1.Panel.CreateServiceOrder:input_type -> upsell.hostapi.v1.CreateServiceOrderRequest
+	1,  // 17: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
+	11, // 18: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	11, // 19: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	12, // 20: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
+	25, // 21: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
+	19, // 22: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
+	19, // 23: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
+	16, // 24: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
+	16, // 25: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
+	0,  // 26: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
+	26, // 27: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
+	27, // 28: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
+	23, // 29: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
+	23, // 30: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
+	4,  // 31: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
+	10, // 32: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
+	6,  // 33: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
+	9,  // 34: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
+	24, // 35: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
+	28, // 36: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
+	25, // 37: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
+	13, // 38: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
+	20, // 39: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
+	25, // 40: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
+	25, // 41: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
+	17, // 42: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
+	18, // 43: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
+	26, // [26:44] is the sub-list for method output_type
+	8,  // [8:26] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_upsell_hostapi_v1_host_proto_init() }
@@ -1272,7 +1703,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 		return
 	}
 	file_upsell_hostapi_v1_types_proto_init()
-	file_upsell_hostapi_v1_host_proto_msgTypes[9].OneofWrappers = []any{
+	file_upsell_hostapi_v1_host_proto_msgTypes[14].OneofWrappers = []any{
 		(*SQLValue_Null)(nil),
 		(*SQLValue_Int)(nil),
 		(*SQLValue_Uint)(nil),
@@ -1288,7 +1719,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_upsell_hostapi_v1_host_proto_rawDesc), len(file_upsell_hostapi_v1_host_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -29,6 +29,8 @@ const (
 	Panel_CreateInvoice_FullMethodName        = "/upsell.hostapi.v1.Panel/CreateInvoice"
 	Panel_UpdateRecurringPrice_FullMethodName = "/upsell.hostapi.v1.Panel/UpdateRecurringPrice"
 	Panel_ExclusiveTaxRate_FullMethodName     = "/upsell.hostapi.v1.Panel/ExclusiveTaxRate"
+	Panel_GetProductPlan_FullMethodName       = "/upsell.hostapi.v1.Panel/GetProductPlan"
+	Panel_CreateServiceOrder_FullMethodName   = "/upsell.hostapi.v1.Panel/CreateServiceOrder"
 )
 
 // PanelClient is the client API for Panel service.
@@ -46,6 +48,11 @@ type PanelClient interface {
 	// The tax percentage the panel adds to the user's recurring prices
 	// (exclusive tax); added in minor version 1.1.
 	ExclusiveTaxRate(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*TaxRateResponse, error)
+	// A product plan's cycle and price in one currency; minor version 1.3.
+	GetProductPlan(ctx context.Context, in *ProductPlanRequest, opts ...grpc.CallOption) (*ProductPlan, error)
+	// A new order: the panel's order, a pending service and its first
+	// invoice, which the panel itself acts on when paid; minor version 1.3.
+	CreateServiceOrder(ctx context.Context, in *CreateServiceOrderRequest, opts ...grpc.CallOption) (*ServiceOrder, error)
 }
 
 type panelClient struct {
@@ -126,6 +133,26 @@ func (c *panelClient) ExclusiveTaxRate(ctx context.Context, in *IDRequest, opts 
 	return out, nil
 }
 
+func (c *panelClient) GetProductPlan(ctx context.Context, in *ProductPlanRequest, opts ...grpc.CallOption) (*ProductPlan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ProductPlan)
+	err := c.cc.Invoke(ctx, Panel_GetProductPlan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *panelClient) CreateServiceOrder(ctx context.Context, in *CreateServiceOrderRequest, opts ...grpc.CallOption) (*ServiceOrder, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ServiceOrder)
+	err := c.cc.Invoke(ctx, Panel_CreateServiceOrder_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PanelServer is the server API for Panel service.
 // All implementations must embed UnimplementedPanelServer
 // for forward compatibility.
@@ -141,6 +168,11 @@ type PanelServer interface {
 	// The tax percentage the panel adds to the user's recurring prices
 	// (exclusive tax); added in minor version 1.1.
 	ExclusiveTaxRate(context.Context, *IDRequest) (*TaxRateResponse, error)
+	// A product plan's cycle and price in one currency; minor version 1.3.
+	GetProductPlan(context.Context, *ProductPlanRequest) (*ProductPlan, error)
+	// A new order: the panel's order, a pending service and its first
+	// invoice, which the panel itself acts on when paid; minor version 1.3.
+	CreateServiceOrder(context.Context, *CreateServiceOrderRequest) (*ServiceOrder, error)
 	mustEmbedUnimplementedPanelServer()
 }
 
@@ -171,6 +203,12 @@ func (UnimplementedPanelServer) UpdateRecurringPrice(context.Context, *PriceChan
 }
 func (UnimplementedPanelServer) ExclusiveTaxRate(context.Context, *IDRequest) (*TaxRateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExclusiveTaxRate not implemented")
+}
+func (UnimplementedPanelServer) GetProductPlan(context.Context, *ProductPlanRequest) (*ProductPlan, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProductPlan not implemented")
+}
+func (UnimplementedPanelServer) CreateServiceOrder(context.Context, *CreateServiceOrderRequest) (*ServiceOrder, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateServiceOrder not implemented")
 }
 func (UnimplementedPanelServer) mustEmbedUnimplementedPanelServer() {}
 func (UnimplementedPanelServer) testEmbeddedByValue()               {}
@@ -319,6 +357,42 @@ func _Panel_ExclusiveTaxRate_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Panel_GetProductPlan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ProductPlanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PanelServer).GetProductPlan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Panel_GetProductPlan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PanelServer).GetProductPlan(ctx, req.(*ProductPlanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Panel_CreateServiceOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateServiceOrderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PanelServer).CreateServiceOrder(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Panel_CreateServiceOrder_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PanelServer).CreateServiceOrder(ctx, req.(*CreateServiceOrderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Panel_ServiceDesc is the grpc.ServiceDesc for Panel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -353,6 +427,14 @@ var Panel_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExclusiveTaxRate",
 			Handler:    _Panel_ExclusiveTaxRate_Handler,
+		},
+		{
+			MethodName: "GetProductPlan",
+			Handler:    _Panel_GetProductPlan_Handler,
+		},
+		{
+			MethodName: "CreateServiceOrder",
+			Handler:    _Panel_CreateServiceOrder_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

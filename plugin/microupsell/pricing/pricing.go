@@ -143,16 +143,23 @@ func Compute(in Input) (Quote, error) {
 		left = span
 	}
 	due := cyclePrice.Mul(decimal.NewFromInt(int64(left))).Div(decimal.NewFromInt(int64(span)))
-	recurring := cyclePrice
-	if in.TaxRate.IsPositive() {
-		recurring = recurring.Mul(hundred.Add(in.TaxRate)).Div(hundred)
-	}
+	recurring := WithExclusiveTax(cyclePrice, in.TaxRate)
 	return Quote{
 		DueToday:          money.Round(due),
 		RecurringIncrease: money.Round(recurring),
 		DaysLeft:          left,
 		DaysInCycle:       span,
 	}, nil
+}
+
+// WithExclusiveTax adds rate percent to a recurring amount, unrounded: a
+// panel that adds exclusive tax (Paymenter) stores recurring prices with
+// it. A zero or negative rate adds nothing.
+func WithExclusiveTax(amount, rate decimal.Decimal) decimal.Decimal {
+	if !rate.IsPositive() {
+		return amount
+	}
+	return amount.Mul(hundred.Add(rate)).Div(hundred)
 }
 
 // civil is the calendar date of a wall clock, as UTC midnight so that day

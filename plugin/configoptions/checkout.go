@@ -1,0 +1,336 @@
+package configoptions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/hostapi/money"
+	"github.com/upsell-io/upsell/plugin/configoptions/catalog"
+	"github.com/upsell-io/upsell/plugin/microupsell/pricing"
+)
+
+// checkoutRequest is what a client sends to order a configured service. It
+// names things; every price comes from the catalog and the panel.
+type checkoutRequest struct {
+	// ProductID and PlanID are the panel product and the plan (cycle) the
+	// service is created under.
+	ProductID uint64 `json:"product_id"`
+	PlanID    uint64 `json:"plan_id"`
+	// ServiceType picks a Build-Your-Own configurator instead of the
+	// product's preset options.
+	ServiceType string        `json:"service_type"`
+	Currency    string        `json:"currency"`
+	Choices     []choiceInput `json:"choices"`
+}
+
+// checkoutView is the answer: the same for every replay of one
+// idempotency key.
+type checkoutView struct {
+	CheckoutID     uint64            `json:"checkout_id"`
+	ServiceID      uint64            `json:"service_id"`
+	InvoiceID      uint64            `json:"invoice_id"`
+	InvoiceNumber  string            `json:"invoice_number,omitempty"`
+	PayURL         string            `json:"pay_url,omitempty"`
+	Currency       string            `json:"currency"`
+	Cycle          string            `json:"cycle"`
+	Mode           catalog.GroupMode `json:"mode"`
+	Lines          []quoteLine       `json:"lines"`
+	PlanPrice      string            `json:"plan_price"`
+	OptionsPrice   string            `json:"options_price"`
+	RecurringPrice string            `json:"recurring_price"`
+	SetupFee       string            `json:"setup_fee"`
+	DueToday       string            `json:"due_today"`
+	Properties     map[string]string `json:"properties"`
+}
+
+// maxIdempotencyKey is the checkouts table's key column width.
+const maxIdempotencyKey = 128
+
+const (
+	insertCheckout = `INSERT INTO ext_configoptions_checkouts (user_id, idempotency_key, state, order_snapshot, created_at)
+VALUES (?, ?, 'creating', '{}', ?)`
+	finishCheckout  = `UPDATE ext_configoptions_checkouts SET state = 'awaiting_payment', service_id = ?, invoice_id = ?, order_snapshot = ? WHERE id = ?`
+	selectCheckout  = `SELECT state, order_snapshot FROM ext_configoptions_checkouts WHERE user_id = ? AND idempotency_key = ?`
+	insertSelection = `INSERT INTO ext_configoptions_selections
+(service_id, option_id, value_id, quantity, text, locked_price, locked_hourly, cycle_type, cycle_period, cycle_unit, custom_build, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// checkout orders a new configured service for the linked user: it
+// validates the choices against today's catalog, prices them on the plan's
+// cycle, and in one transaction writes the panel's order, a pending service
+// renewing at the recurring total, its first invoice, and the selections
+// with their locked prices. Paying the invoice makes the panel activate the
+// service and provision it through its own server extension, from the
+// service properties written here (provisioning_key -> property).
+//
+// One order per (user, Idempotency-Key): a replay answers what the first
+// request made.
+func (m *Module) checkout(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+	key := strings.TrimSpace(firstHeader(req.Header, "Idempotency-Key"))
+	if key == "" || len(key) > maxIdempotencyKey {
+		return hostapi.HTTPResponse{}, hostapi.Invalid("Idempotency-Key", "a header of 1 to %d characters is required", maxIdempotencyKey)
+	}
+	userID := req.Principal.UserID
+	if done, ok, err := m.findCheckout(ctx, userID, key); err != nil || ok {
+		return done, err
+	}
+	var in checkoutRequest
+	if err := decodeStrict(req.Body, &in); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	order, view, err := m.priceCheckout(ctx, userID, in)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	return m.placeCheckout(ctx, userID, key, order, view)
+}
+
+// pricedCheckout is a checkout's order and selections, priced.
+type pricedCheckout struct {
+	order     hostapi.NewServiceOrder
+	selection catalog.Selection
+	cycle     hostapi.Cycle
+	byo       bool
+	prices    map[uint64]decimal.Decimal // option id -> locked price on the cycle
+	hourly    map[uint64]decimal.Decimal // option id -> locked hourly price
+}
+
+// priceCheckout validates in and prices it: the plan from the panel, the
+// options from the catalog, exclusive tax as the panel stores it.
+func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRequest) (pricedCheckout, checkoutView, error) {
+	if in.ProductID == 0 {
+		return pricedCheckout{}, checkoutView{}, hostapi.Invalid("product_id", "is required")
+	}
+	if in.PlanID == 0 {
+		return pricedCheckout{}, checkoutView{}, hostapi.Invalid("plan_id", "is required")
+	}
+	currency := strings.ToUpper(strings.TrimSpace(in.Currency))
+	if len(currency) != 3 {
+		return pricedCheckout{}, checkoutView{}, hostapi.Invalid("currency", "%q is not a 3-letter currency code", in.Currency)
+	}
+	all, err := m.loadCatalog(ctx)
+	if err != nil {
+		return pricedCheckout{}, checkoutView{}, err
+	}
+	var groups []catalog.Group
+	var mode catalog.GroupMode
+	if in.ServiceType != "" {
+		groups, mode, err = selectGroups(all, quoteRequest{ServiceType: in.ServiceType})
+		if err == nil && !containsID(groups[0].ProductIDs, in.ProductID) {
+			// The product decides what the panel provisions and a BYO
+			// service pays for its options alone: only the products the
+			// configurator is linked to may be ordered through it.
+			err = hostapi.Invalid("product_id", "product %d is not sold through the %q configurator", in.ProductID, in.ServiceType)
+		}
+	} else {
+		groups, mode, err = selectGroups(all, quoteRequest{ProductID: in.ProductID})
+	}
+	if err != nil {
+		return pricedCheckout{}, checkoutView{}, err
+	}
+	choices := make([]catalog.Choice, len(in.Choices))
+	for i, c := range in.Choices {
+		choices[i] = catalog.Choice{OptionID: c.OptionID, ValueID: c.ValueID, Quantity: c.Quantity, Text: c.Text}
+	}
+	sel, err := catalog.Validate(groups, choices)
+	if err != nil {
+		return pricedCheckout{}, checkoutView{}, err
+	}
+	h := m.hostAPI()
+	plan, err := h.Panel.ProductPlan(ctx, in.PlanID, currency)
+	if err != nil {
+		return pricedCheckout{}, checkoutView{}, err
+	}
+	if plan.ProductID != in.ProductID {
+		return pricedCheckout{}, checkoutView{}, hostapi.Invalid("plan_id", "plan %d is not a plan of product %d", in.PlanID, in.ProductID)
+	}
+	if err := pricing.Eligible(plan.Cycle); err != nil {
+		// The same cycles Micro-Upsell sells on: a recurring day, week,
+		// month or year cycle. Hourly billing needs a panel that meters
+		// usage, which Paymenter does not.
+		return pricedCheckout{}, checkoutView{}, err
+	}
+	term, err := catalog.TermFor(plan.Cycle)
+	if err != nil {
+		return pricedCheckout{}, checkoutView{}, err
+	}
+	byo := mode == catalog.BuildYourOwn
+	priceFor := catalog.Price
+	if byo {
+		priceFor = catalog.PriceBYO
+	}
+	q, err := priceFor(sel, term)
+	if err != nil {
+		return pricedCheckout{}, checkoutView{}, err
+	}
+	pc := pricedCheckout{selection: sel, cycle: plan.Cycle, byo: byo, prices: map[uint64]decimal.Decimal{}, hourly: map[uint64]decimal.Decimal{}}
+	for _, l := range q.Lines {
+		pc.prices[l.OptionID] = l.Price
+	}
+	if hq, err := priceFor(sel, catalog.Hourly); err == nil {
+		for _, l := range hq.Lines {
+			pc.hourly[l.OptionID] = l.Hourly
+		}
+	}
+	// A BYO service is billed its options alone (the monthly cap on its
+	// cycle): its product's plan gives the cycle, not a price.
+	planPrice := plan.Price
+	if byo {
+		planPrice = decimal.Zero
+	}
+	rate, err := h.Panel.ExclusiveTaxRate(ctx, userID)
+	if err != nil {
+		return pricedCheckout{}, checkoutView{}, err
+	}
+	recurring := money.Round(pricing.WithExclusiveTax(planPrice.Add(q.Total), rate))
+	setup := money.Round(pricing.WithExclusiveTax(plan.SetupFee, rate))
+	due := recurring.Add(setup)
+	props, err := catalog.PropertiesFor(sel)
+	if err != nil {
+		return pricedCheckout{}, checkoutView{}, err
+	}
+	keys := make([]string, 0, len(props))
+	for k := range props {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	pc.order = hostapi.NewServiceOrder{
+		UserID: userID, ProductID: in.ProductID, PlanID: in.PlanID, Currency: currency,
+		Price: recurring, FirstAmount: due, Description: checkoutDescription(groups, mode, plan.Cycle),
+	}
+	for _, k := range keys {
+		pc.order.Properties = append(pc.order.Properties, hostapi.ServiceProperty{Key: k, Name: k, Value: props[k]})
+	}
+	view := checkoutView{
+		Currency: currency, Cycle: plan.Cycle.String(), Mode: mode,
+		PlanPrice: money.Format(planPrice), OptionsPrice: money.Format(q.Total),
+		RecurringPrice: money.Format(recurring), SetupFee: money.Format(setup), DueToday: money.Format(due),
+		Properties: props, Lines: []quoteLine{},
+	}
+	for _, l := range q.Lines {
+		view.Lines = append(view.Lines, quoteLine{OptionID: l.OptionID, Option: l.Option, Value: l.Value, Prices: map[string]string{string(term): l.Price.String()}})
+	}
+	return pc, view, nil
+}
+
+// checkoutDescription is the first invoice item's text.
+func checkoutDescription(groups []catalog.Group, mode catalog.GroupMode, c hostapi.Cycle) string {
+	name := groups[0].Name
+	if mode == catalog.Preset {
+		name = "Configured service"
+	}
+	d := fmt.Sprintf("%s (%s)", name, c.String())
+	if len(d) > 250 {
+		d = d[:250]
+	}
+	return d
+}
+
+// placeCheckout writes the checkout in one transaction. The checkout row
+// goes first: a concurrent request with the same key waits on its unique
+// key and then finds it.
+func (m *Module) placeCheckout(ctx context.Context, userID uint64, key string, pc pricedCheckout, view checkoutView) (hostapi.HTTPResponse, error) {
+	h := m.hostAPI()
+	tx, err := h.Store.Begin(ctx)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	now := m.now().UTC()
+	res, err := h.Store.Exec(ctx, tx.ID(), insertCheckout, userID, key, now)
+	if errors.Is(err, hostapi.ErrConflict) {
+		_ = tx.Rollback(ctx)
+		if done, ok, err := m.findCheckout(ctx, userID, key); err != nil || ok {
+			return done, err
+		}
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "this checkout is being placed; retry with the same Idempotency-Key")
+	}
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	created, err := h.Panel.CreateServiceOrder(ctx, tx.ID(), pc.order)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	for _, s := range pc.selection {
+		var valueID, quantity, text any
+		if s.Value != nil {
+			valueID = s.Value.ID
+		}
+		if s.Option.Type == catalog.Quantity || s.Option.Type == catalog.Slider {
+			quantity = s.Quantity
+		}
+		if s.Option.Type == catalog.Text {
+			text = s.Text
+		}
+		if _, err := h.Store.Exec(ctx, tx.ID(), insertSelection, created.ServiceID, s.Option.ID, valueID, quantity, text,
+			pc.prices[s.Option.ID], pc.hourly[s.Option.ID], string(pc.cycle.Type), pc.cycle.Period, string(pc.cycle.Unit), pc.byo, now, now); err != nil {
+			return hostapi.HTTPResponse{}, err
+		}
+	}
+	view.CheckoutID = uint64(res.LastInsertID)
+	view.ServiceID, view.InvoiceID = created.ServiceID, created.Invoice.ID
+	view.InvoiceNumber, view.PayURL = created.Invoice.Number, created.Invoice.PayURL
+	snapshot, err := json.Marshal(view)
+	if err != nil {
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeInternal, "encode checkout: %w", err)
+	}
+	if _, err := h.Store.Exec(ctx, tx.ID(), finishCheckout, created.ServiceID, created.Invoice.ID, string(snapshot), view.CheckoutID); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if _, err := h.Audit.Write(ctx, tx.ID(), hostapi.AuditEntry{
+		Action: "configoptions.checkout", ServiceID: created.ServiceID, UserID: userID, Subject: fmt.Sprintf("checkout:%d", view.CheckoutID),
+		Message: fmt.Sprintf("ordered %s at %s %s recurring, %s due on invoice %d", view.Mode, view.RecurringPrice, view.Currency, view.DueToday, created.Invoice.ID),
+		Data:    snapshot,
+	}); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	return jsonResponse(http.StatusCreated, view)
+}
+
+// findCheckout answers a replayed idempotency key with what the first
+// request made.
+func (m *Module) findCheckout(ctx context.Context, userID uint64, key string) (hostapi.HTTPResponse, bool, error) {
+	rows, err := m.hostAPI().Store.Query(ctx, "", selectCheckout, userID, key)
+	if err != nil {
+		return hostapi.HTTPResponse{}, false, err
+	}
+	if rows.Len() == 0 {
+		return hostapi.HTTPResponse{}, false, nil
+	}
+	var state, snapshot string
+	if err := rows.Scan(0, &state, &snapshot); err != nil {
+		return hostapi.HTTPResponse{}, false, hostapi.Errorf(hostapi.CodeInternal, "read checkout: %w", err)
+	}
+	if state == "creating" {
+		// Written by a transaction that is still open cannot be seen here;
+		// a committed "creating" row would be a bug, not a retry.
+		return hostapi.HTTPResponse{}, false, hostapi.Errorf(hostapi.CodeConflict, "checkout for this key is incomplete")
+	}
+	var view checkoutView
+	if err := json.Unmarshal([]byte(snapshot), &view); err != nil {
+		return hostapi.HTTPResponse{}, false, hostapi.Errorf(hostapi.CodeInternal, "decode checkout: %w", err)
+	}
+	resp, err := jsonResponse(http.StatusOK, view)
+	return resp, true, err
+}
+
+// firstHeader is the first value of a header, or "".
+func firstHeader(h map[string][]string, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
