@@ -1,12 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/upsell-io/upsell/internal/auth"
+	"github.com/upsell-io/upsell/internal/intake"
 )
 
 // userLink is a link bound to the seeded user and no service: it opens the
@@ -189,6 +191,25 @@ func TestCheckoutPreset(t *testing.T) {
 	}
 	if after := e.checkoutCounts(t); after != before {
 		t.Fatalf("replay wrote rows: %v -> %v", before, after)
+	}
+
+	// Paid: the panel provisions (its own extension, from the properties);
+	// upsell closes the checkout once, however often it hears of it.
+	e.pay(got.InvoiceID)
+	for range 2 {
+		if _, err := e.inbox.RecordPaid(context.Background(), got.InvoiceID, intake.FromWebhook); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (&intake.Poller{Inbox: e.inbox, Panel: e.d.Panel, Logger: discard()}).Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		e.drain()
+	}
+	if n := e.count(t, "SELECT COUNT(*) FROM ext_configoptions_checkouts WHERE state = 'paid' AND invoice_id = "+strconv.FormatUint(got.InvoiceID, 10)); n != 1 {
+		t.Fatalf("paid checkouts: %d, want 1", n)
+	}
+	if n := e.count(t, "SELECT COUNT(*) FROM upsell_audit WHERE action = 'configoptions.paid'"); n != 1 {
+		t.Fatalf("paid log entries: %d, want 1", n)
 	}
 
 	// A later price change in the catalog never reprices the service.

@@ -327,6 +327,42 @@ func (m *Module) findCheckout(ctx context.Context, userID uint64, key string) (h
 	return resp, true, err
 }
 
+// checkoutPaid closes the checkout whose first invoice was paid in full.
+// An invoice that is not the module's, or not paid in full yet, is left
+// alone (the poller reports it again once it is).
+func (m *Module) checkoutPaid(ctx context.Context, invoiceID uint64) (hostapi.EventResult, error) {
+	h := m.hostAPI()
+	inv, err := h.Panel.Invoice(ctx, invoiceID)
+	if err != nil {
+		return hostapi.EventResult{}, err
+	}
+	if inv.Status != hostapi.InvoicePaid || inv.Paid.LessThan(inv.Total) {
+		return hostapi.EventResult{Handled: false, Message: fmt.Sprintf("invoice %d is not paid in full", invoiceID)}, nil
+	}
+	tx, err := h.Store.Begin(ctx)
+	if err != nil {
+		return hostapi.EventResult{}, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	res, err := h.Store.Exec(ctx, tx.ID(), `UPDATE ext_configoptions_checkouts SET state = 'paid' WHERE invoice_id = ? AND state = 'awaiting_payment'`, invoiceID)
+	if err != nil {
+		return hostapi.EventResult{}, err
+	}
+	if res.RowsAffected == 0 {
+		return hostapi.EventResult{Handled: true, Message: "already recorded"}, nil
+	}
+	if _, err := h.Audit.Write(ctx, tx.ID(), hostapi.AuditEntry{
+		Action: "configoptions.paid", UserID: inv.UserID, Subject: fmt.Sprintf("invoice:%d", invoiceID),
+		Message: fmt.Sprintf("checkout invoice %d paid (%s %s): the panel activates and provisions the service", invoiceID, money.Format(inv.Paid), inv.Currency),
+	}); err != nil {
+		return hostapi.EventResult{}, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return hostapi.EventResult{}, err
+	}
+	return hostapi.EventResult{Handled: true, Message: "checkout paid"}, nil
+}
+
 // firstHeader is the first value of a header, or "".
 func firstHeader(h map[string][]string, name string) string {
 	if v := h[name]; len(v) > 0 {

@@ -101,14 +101,13 @@ func hostRoutes() []hostapi.Route {
 	return out
 }
 
-// Describe tells the host the module's routes and migrations. It subscribes
-// to no event yet.
+// Describe tells the host the module's routes, events and migrations.
 func (m *Module) Describe(context.Context) (hostapi.ModuleInfo, error) {
 	ms, err := migrations.All()
 	if err != nil {
 		return hostapi.ModuleInfo{}, hostapi.Errorf(hostapi.CodeInternal, "migrations: %w", err)
 	}
-	return hostapi.ModuleInfo{Name: Name, Version: Version, TablePrefix: TablePrefix, Routes: hostRoutes(), Migrations: ms}, nil
+	return hostapi.ModuleInfo{Name: Name, Version: Version, TablePrefix: TablePrefix, Routes: hostRoutes(), Events: []hostapi.EventKind{hostapi.InvoicePaidEvent}, Migrations: ms}, nil
 }
 
 // Configure keeps the host API. The module has no settings yet: any key is
@@ -145,9 +144,15 @@ func (m *Module) groups() (*groupStore, error) {
 	return m.store, nil
 }
 
-// HandleEvent handles no event yet: Describe subscribes to none.
-func (m *Module) HandleEvent(context.Context, hostapi.Event) (hostapi.EventResult, error) {
-	return hostapi.EventResult{Handled: false, Message: "configoptions handles no events"}, nil
+// HandleEvent records a checkout's first invoice paid. The panel itself
+// activates and provisions the service when it sees the payment (the
+// invoice's item references the service); the module only closes its
+// checkout, once, and logs it.
+func (m *Module) HandleEvent(ctx context.Context, ev hostapi.Event) (hostapi.EventResult, error) {
+	if ev.Kind != hostapi.InvoicePaidEvent {
+		return hostapi.EventResult{Handled: false, Message: "configoptions handles only paid invoices"}, nil
+	}
+	return m.checkoutPaid(ctx, ev.InvoiceID)
 }
 
 // HandleHTTP dispatches a request the host has authenticated. The host
