@@ -729,7 +729,7 @@ func TestNonAdminIsRefusedAdminRoutes(t *testing.T) {
 
 func TestDescribeAndMigrations(t *testing.T) {
 	f := setup(t)
-	if f.info.Name != "configoptions" || f.info.TablePrefix != "ext_configoptions_" || len(f.info.Events) != 0 || len(f.info.Migrations) != 6 {
+	if f.info.Name != "configoptions" || f.info.TablePrefix != "ext_configoptions_" || len(f.info.Events) != 1 || f.info.Events[0] != hostapi.InvoicePaidEvent || len(f.info.Migrations) != 6 {
 		t.Fatalf("describe: %+v", f.info)
 	}
 	want := []hostapi.Route{
@@ -740,6 +740,7 @@ func TestDescribeAndMigrations(t *testing.T) {
 		{Method: "DELETE", Path: "/admin/groups/", Access: hostapi.AccessAdmin},
 		{Method: "POST", Path: "/admin/seed", Access: hostapi.AccessAdmin},
 		{Method: "POST", Path: "/quote", Access: hostapi.AccessPublic},
+		{Method: "POST", Path: "/checkout", Access: hostapi.AccessUser},
 	}
 	if !reflect.DeepEqual(f.info.Routes, want) {
 		t.Fatalf("routes: %+v", f.info.Routes)
@@ -754,6 +755,7 @@ func TestDescribeAndMigrations(t *testing.T) {
 	if err != nil || len(res.Applied) != 0 {
 		t.Fatalf("second migrate: %+v %v", res, err)
 	}
+	// A paid invoice that is no checkout's is not handled.
 	res2, err := f.module.HandleEvent(context.Background(), hostapi.Event{Kind: hostapi.InvoicePaidEvent, InvoiceID: 1})
 	if err != nil || res2.Handled {
 		t.Fatalf("event: %+v %v", res2, err)

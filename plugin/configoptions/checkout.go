@@ -333,6 +333,9 @@ func (m *Module) findCheckout(ctx context.Context, userID uint64, key string) (h
 func (m *Module) checkoutPaid(ctx context.Context, invoiceID uint64) (hostapi.EventResult, error) {
 	h := m.hostAPI()
 	inv, err := h.Panel.Invoice(ctx, invoiceID)
+	if errors.Is(err, hostapi.ErrNotFound) {
+		return hostapi.EventResult{Handled: false, Message: fmt.Sprintf("no invoice %d", invoiceID)}, nil
+	}
 	if err != nil {
 		return hostapi.EventResult{}, err
 	}
