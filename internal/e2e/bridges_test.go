@@ -1,0 +1,335 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/upsell-io/upsell/internal/auth"
+)
+
+// The panel-side bridges in examples/bridges, driven under php-cli through
+// their bin/upsell-sign.php against the real daemon.
+
+var bridgesDir = filepath.Join("..", "..", "examples", "bridges")
+
+// bridgePHPTimeout bounds one php-cli run; the bridges' own HTTP timeout is 3 s.
+const bridgePHPTimeout = 30 * time.Second
+
+var bridgeDrivers = []struct{ name, driver string }{
+	{"paymenter", filepath.Join(bridgesDir, "paymenter", "Upsell", "bin", "upsell-sign.php")},
+	{"whmcs", filepath.Join(bridgesDir, "whmcs", "bin", "upsell-sign.php")},
+}
+
+// phpCLI finds php-cli: missing, the test is skipped, or fails under CI=true
+// (CI installs php-cli).
+func phpCLI(t *testing.T) string {
+	t.Helper()
+	php, err := exec.LookPath("php")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("php-cli is required under CI=true: %v", err)
+		}
+		t.Skipf("php-cli not installed: %v", err)
+	}
+	return php
+}
+
+type bridgePHPResult struct {
+	stdout, stderr string
+	exit           int
+}
+
+// runPHP runs php with args and only PATH and env in its environment, so no
+// UPSELL_* variable of the caller's shell leaks in.
+func runBridgePHP(t *testing.T, php string, env []string, args ...string) bridgePHPResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bridgePHPTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, php, args...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := bridgePHPResult{stdout: strings.TrimSpace(stdout.String()), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit) && ctx.Err() == nil:
+		res.exit = exit.ExitCode()
+	default:
+		t.Fatalf("php %v: %v\n%s", args, err, stderr.String())
+	}
+	return res
+}
+
+func TestBridge(t *testing.T) {
+	php := phpCLI(t)
+	for _, b := range bridgeDrivers {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t)
+			webhookSecret := "UPSELL_WEBHOOK_SECRET=" + e.cfg.Security.WebhookSecret.Reveal()
+			linkSecret := "UPSELL_LINK_SECRET=" + e.cfg.Security.LinkSecret.Reveal()
+			hook := e.http.URL + "/webhooks/paymenter"
+
+			o := e.buy(e.ramPackage(), "bridge-"+b.name)
+			e.pay(o.InvoiceID)
+			invoice := strconv.FormatUint(o.InvoiceID, 10)
+
+			// (b) Forged deliveries: 401, nothing recorded.
+			forged := []struct {
+				name string
+				env  []string
+				mode string
+			}{
+				{"body changed after signing", []string{webhookSecret}, "webhook-tampered"},
+				{"wrong secret", []string{"UPSELL_WEBHOOK_SECRET=not-the-daemons-secret-0123456789abcdef"}, "webhook"},
+			}
+			for _, f := range forged {
+				r := runBridgePHP(t, php, f.env, b.driver, f.mode, hook, invoice)
+				if r.stdout != "401" || r.exit != 3 {
+					t.Fatalf("%s: got %q (exit %d), want 401\n%s", f.name, r.stdout, r.exit, r.stderr)
+				}
+			}
+			if n := bridgeCount(e, "SELECT COUNT(*) FROM upsell_inbox"); n != 0 {
+				t.Fatalf("forged webhooks recorded %d inbox rows", n)
+			}
+			if n := bridgeCount(e, "SELECT COUNT(*) FROM upsell_jobs"); n != 0 {
+				t.Fatalf("forged webhooks enqueued %d jobs", n)
+			}
+
+			// (a) The signed webhook: 202, recorded once, and the order is
+			// applied from it; a second delivery only counts.
+			for i := 1; i <= 2; i++ {
+				r := runBridgePHP(t, php, []string{webhookSecret}, b.driver, "webhook", hook, invoice)
+				if r.stdout != "202" || r.exit != 0 {
+					t.Fatalf("webhook %d: got %q (exit %d), want 202\n%s", i, r.stdout, r.exit, r.stderr)
+				}
+				checkBridgeInbox(e, o.InvoiceID, i)
+			}
+			e.drain()
+			if got := e.order(o.ID); got.State != "applied" {
+				t.Fatalf("order after the bridge's webhook: %+v", got)
+			}
+
+			// (c) Links minted under php.
+			user, svc := strconv.FormatUint(e.seeded.UserID, 10), strconv.FormatUint(e.seeded.ServiceID, 10)
+			mint := func(secretEnv, ttl string) string {
+				r := runBridgePHP(t, php, []string{secretEnv}, b.driver, "link", user, svc, ttl)
+				if r.exit != 0 || strings.Count(r.stdout, ".") != 4 {
+					t.Fatalf("link %s: %q (exit %d)\n%s", ttl, r.stdout, r.exit, r.stderr)
+				}
+				return r.stdout
+			}
+			token := mint(linkSecret, "3600")
+			checkBridgeToken(e, token, time.Hour)
+			if c := bridgePackages(e, token); c != http.StatusOK {
+				t.Fatalf("php link %q: %d, want 200", token, c)
+			}
+			parts := strings.Split(token, ".")
+			mac := []byte(parts[4])
+			mac[0] = flipBase64URL(mac[0])
+			wrongSecret := mint("UPSELL_LINK_SECRET=not-the-daemons-secret-0123456789abcdef", "3600")
+			expired := mint(linkSecret, "-60")
+			for name, bad := range map[string]string{
+				"mac changed":     strings.Join(append(parts[:4:4], string(mac)), "."),
+				"service changed": strings.Join([]string{parts[0], parts[1], strconv.FormatUint(e.seeded.ServiceID+1, 10), parts[3], parts[4]}, "."),
+				"wrong secret":    wrongSecret,
+				"expired":         expired,
+			} {
+				if c := bridgePackages(e, bad); c != http.StatusUnauthorized {
+					t.Errorf("%s (%q): %d, want 401", name, bad, c)
+				}
+			}
+
+			// The client URL, link in the query as a browser follows it.
+			r := runBridgePHP(t, php, []string{linkSecret}, b.driver, "url", e.http.URL+"/", user, svc, "600")
+			prefix := e.http.URL + "/m/microupsell/packages?link="
+			if !strings.HasPrefix(r.stdout, prefix) {
+				t.Fatalf("client URL %q does not start with %q", r.stdout, prefix)
+			}
+			checkBridgeToken(e, strings.TrimPrefix(r.stdout, prefix), 10*time.Minute)
+			if c := bridgeGet(e, r.stdout); c != http.StatusOK {
+				t.Fatalf("client URL %q: %d, want 200", r.stdout, c)
+			}
+
+			if b.name == "whmcs" {
+				checkWHMCSHooks(t, e, php, o.InvoiceID)
+			}
+		})
+	}
+}
+
+// whmcsHookHarness loads upsell_hooks.php with stand-ins for WHMCS's add_hook
+// and logActivity, then calls the hooks as WHMCS would.
+const whmcsHookHarness = `
+define('WHMCS', true);
+$hooks = [];
+function add_hook($name, $priority, $fn) { global $hooks; $hooks[$name] = $fn; }
+function logActivity($message) { fwrite(STDERR, $message . "\n"); }
+require getenv('T_HOOKS');
+$_SESSION = ['uid' => (int) getenv('T_USER')];
+$service = (object) ['id' => (int) getenv('T_SERVICE'), 'userid' => (int) getenv('T_USER'), 'domainstatus' => 'Active'];
+$other = clone $service; $other->userid = $service->userid + 1;
+$suspended = clone $service; $suspended->domainstatus = 'Suspended';
+$hooks['InvoicePaid'](['invoiceid' => (int) getenv('T_INVOICE')]);
+echo "own=", $hooks['ClientAreaProductDetailsOutput'](['service' => $service]), "\n";
+echo "other=", $hooks['ClientAreaProductDetailsOutput'](['service' => $other]), "\n";
+echo "suspended=", $hooks['ClientAreaProductDetailsOutput'](['service' => $suspended]), "\n";
+`
+
+var bridgeHrefRE = regexp.MustCompile(`href="([^"]+)"`)
+
+// checkWHMCSHooks runs the WHMCS hooks themselves: InvoicePaid delivers the
+// webhook (a third delivery of invoice), or only logs when the daemon is
+// unreachable; the product details hook shows the owner of an active service
+// a working link and nobody else anything.
+func checkWHMCSHooks(t *testing.T, e *env, php string, invoice uint64) {
+	hooks, err := filepath.Abs(filepath.Join(bridgesDir, "whmcs", "upsell_hooks.php"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(webhookURL string) bridgePHPResult {
+		return runBridgePHP(t, php, []string{
+			"T_HOOKS=" + hooks, "T_USER=" + strconv.FormatUint(e.seeded.UserID, 10),
+			"T_SERVICE=" + strconv.FormatUint(e.seeded.ServiceID, 10), "T_INVOICE=" + strconv.FormatUint(invoice, 10),
+			"UPSELL_URL=" + e.http.URL, "UPSELL_WEBHOOK_URL=" + webhookURL,
+			"UPSELL_WEBHOOK_SECRET=" + e.cfg.Security.WebhookSecret.Reveal(), "UPSELL_LINK_SECRET=" + e.cfg.Security.LinkSecret.Reveal(),
+		}, "-r", whmcsHookHarness)
+	}
+	r := run(e.http.URL + "/webhooks/paymenter")
+	if r.exit != 0 || r.stderr != "" {
+		t.Fatalf("hooks: exit %d\n%s\n%s", r.exit, r.stdout, r.stderr)
+	}
+	checkBridgeInbox(e, invoice, 3)
+	out := map[string]string{}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		out[k] = v
+	}
+	if out["other"] != "" || out["suspended"] != "" {
+		t.Fatalf("button shown to another client or for a suspended service: %q", r.stdout)
+	}
+	m := bridgeHrefRE.FindStringSubmatch(out["own"])
+	if m == nil || !strings.Contains(out["own"], "Upgrade resources") {
+		t.Fatalf("no upgrade button: %q", out["own"])
+	}
+	if c := bridgeGet(e, strings.ReplaceAll(m[1], "&amp;", "&")); c != http.StatusOK {
+		t.Fatalf("button link %q: %d, want 200", m[1], c)
+	}
+
+	// The daemon down: the hook logs and returns; the payment goes on.
+	r = run("http://127.0.0.1:1/webhooks/paymenter")
+	if r.exit != 0 || !strings.Contains(r.stderr, "upsell: paid-invoice webhook for invoice") {
+		t.Fatalf("hooks with the daemon down: exit %d\n%s\n%s", r.exit, r.stdout, r.stderr)
+	}
+	checkBridgeInbox(e, invoice, 3)
+}
+
+func bridgeCount(e *env, q string, args ...any) int {
+	e.t.Helper()
+	var n int
+	if err := e.db.Get(&n, q, args...); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// checkInbox asserts invoice's inbox row came first by webhook and was seen
+// deliveries times, with exactly one job.
+func checkBridgeInbox(e *env, invoice uint64, deliveries int) {
+	e.t.Helper()
+	var row struct {
+		Source    string `db:"source"`
+		SeenCount int    `db:"seen_count"`
+		ID        uint64 `db:"id"`
+	}
+	if err := e.db.Get(&row, "SELECT id, source, seen_count FROM upsell_inbox WHERE panel = 'paymenter' AND invoice_id = ? AND kind = 'invoice.paid'", invoice); err != nil {
+		e.t.Fatalf("inbox row of invoice %d: %v", invoice, err)
+	}
+	if row.Source != "webhook" || row.SeenCount != deliveries {
+		e.t.Fatalf("inbox row %+v, want source webhook seen %d times", row, deliveries)
+	}
+	if n := bridgeCount(e, "SELECT COUNT(*) FROM upsell_jobs WHERE inbox_id = ?", row.ID); n != 1 {
+		e.t.Fatalf("%d jobs for invoice %d, want 1", n, invoice)
+	}
+}
+
+// checkToken asserts a php-minted token is the one Go signs for the same
+// user, service and expiry, expiring about ttl from now.
+func checkBridgeToken(e *env, token string, ttl time.Duration) {
+	e.t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 5 {
+		e.t.Fatalf("token %q", token)
+	}
+	exp, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil {
+		e.t.Fatalf("token %q: %v", token, err)
+	}
+	if d := time.Until(time.Unix(exp, 0)) - ttl; d < -time.Minute || d > time.Minute {
+		e.t.Fatalf("token %q expires at %d, want about %v from now", token, exp, ttl)
+	}
+	want := auth.SignLink([]byte(e.cfg.Security.LinkSecret.Reveal()), auth.Link{UserID: e.seeded.UserID, ServiceID: e.seeded.ServiceID, Expires: time.Unix(exp, 0)})
+	if token != want {
+		e.t.Fatalf("php token %q, Go signs %q", token, want)
+	}
+}
+
+func bridgePackages(e *env, token string) int {
+	e.t.Helper()
+	return e.do("GET", "/m/microupsell/packages", map[string]string{"X-Upsell-Link": token}, nil).code
+}
+
+func bridgeGet(e *env, url string) int {
+	e.t.Helper()
+	resp, err := e.http.Client().Get(url)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// flipped is another base64url character than c.
+func flipBase64URL(c byte) byte {
+	if c == 'A' {
+		return 'B'
+	}
+	return 'A'
+}
+
+// TestBridgePHPLint runs php -l on every PHP file of the bridges.
+func TestBridgePHPLint(t *testing.T) {
+	php := phpCLI(t)
+	var files []string
+	err := filepath.WalkDir(bridgesDir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(path, ".php") {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 5 {
+		t.Fatalf("found only %d PHP files under %s: %v", len(files), bridgesDir, files)
+	}
+	for _, f := range files {
+		if r := runBridgePHP(t, php, nil, "-l", f); r.exit != 0 {
+			t.Errorf("php -l %s: exit %d\n%s\n%s", f, r.exit, r.stdout, r.stderr)
+		}
+	}
+}
