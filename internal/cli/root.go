@@ -59,6 +59,7 @@ the file given by --config (see examples/upsell.example.yaml).`,
 		newLinkCmd(),
 		newPackagesCmd(),
 		newOrdersCmd(),
+		newReconcileCmd(),
 		newJobsCmd(),
 		newConfigOptionsCmd(),
 	)

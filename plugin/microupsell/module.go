@@ -105,6 +105,10 @@ var routes = []hostapi.Route{
 	{Method: "GET", Path: "/admin/orders", Access: hostapi.AccessAdmin},
 	{Method: "GET", Path: "/admin/orders/", Access: hostapi.AccessAdmin},
 	{Method: "POST", Path: "/admin/orders/", Access: hostapi.AccessAdmin},
+	// GET reports drift between what upsell set and the panel and server;
+	// POST also repairs what is safe to repair.
+	{Method: "GET", Path: "/admin/reconcile", Access: hostapi.AccessAdmin},
+	{Method: "POST", Path: "/admin/reconcile", Access: hostapi.AccessAdmin},
 }
 
 // Describe tells the host the module's routes, events and migrations.
@@ -179,6 +183,10 @@ func (m *Module) HandleHTTP(ctx context.Context, req hostapi.HTTPRequest) (hosta
 			return hostapi.HTTPResponse{}, err
 		}
 		return m.adminRetry(ctx, id)
+	case req.Method == "GET" && req.Path == "/admin/reconcile":
+		return m.adminReconcile(ctx, false)
+	case req.Method == "POST" && req.Path == "/admin/reconcile":
+		return m.adminReconcile(ctx, true)
 	}
 	return jsonResponse(http.StatusNotFound, map[string]string{"error": "no such route"})
 }
