@@ -58,6 +58,14 @@ func localFromWire(n int64, zone string) time.Time {
 	return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), u.Nanosecond(), location(zone))
 }
 
+func cycleToWire(c Cycle) *pb.Cycle {
+	return &pb.Cycle{Type: string(c.Type), Period: int32(c.Period), Unit: string(c.Unit)}
+}
+
+func cycleFromWire(c *pb.Cycle) Cycle {
+	return Cycle{Type: PlanType(c.GetType()), Period: int(c.GetPeriod()), Unit: BillingUnit(c.GetUnit())}
+}
+
 func serviceToWire(s Service) *pb.Service {
 	zone := ""
 	if !s.ExpiresAt.IsZero() {
@@ -67,7 +75,7 @@ func serviceToWire(s Service) *pb.Service {
 		Id: s.ID, UserId: s.UserID, ProductId: s.ProductID, ProductName: s.ProductName,
 		PlanId: s.PlanID, Status: string(s.Status), Currency: s.Currency,
 		Quantity: int32(s.Quantity), Price: decToWire(s.Price),
-		Cycle:          &pb.Cycle{Type: string(s.Cycle.Type), Period: int32(s.Cycle.Period), Unit: string(s.Cycle.Unit)},
+		Cycle:          cycleToWire(s.Cycle),
 		ExpiresAtLocal: localToWire(s.ExpiresAt), Timezone: zone,
 		Label: s.Label, CreatedAt: timeToWire(s.CreatedAt),
 	}
@@ -78,12 +86,11 @@ func serviceFromWire(w *pb.Service) (Service, error) {
 	if err != nil {
 		return Service{}, err
 	}
-	c := w.GetCycle()
 	return Service{
 		ID: w.GetId(), UserID: w.GetUserId(), ProductID: w.GetProductId(), ProductName: w.GetProductName(),
 		PlanID: w.GetPlanId(), Status: ServiceStatus(w.GetStatus()), Currency: w.GetCurrency(),
 		Quantity: int(w.GetQuantity()), Price: price,
-		Cycle:     Cycle{Type: PlanType(c.GetType()), Period: int(c.GetPeriod()), Unit: BillingUnit(c.GetUnit())},
+		Cycle:     cycleFromWire(w.GetCycle()),
 		ExpiresAt: localFromWire(w.GetExpiresAtLocal(), w.GetTimezone()),
 		Label:     w.GetLabel(), CreatedAt: timeFromWire(w.GetCreatedAt()),
 	}, nil

@@ -434,7 +434,7 @@ func (s *panelServer) GetProductPlan(ctx context.Context, r *pb.ProductPlanReque
 	}
 	return &pb.ProductPlan{
 		Id: out.ID, ProductId: out.ProductID, Currency: out.Currency, Price: decToWire(out.Price), SetupFee: decToWire(out.SetupFee),
-		Cycle: &pb.Cycle{Type: string(out.Cycle.Type), Period: int32(out.Cycle.Period), Unit: string(out.Cycle.Unit)},
+		Cycle: cycleToWire(out.Cycle),
 	}, nil
 }
 
@@ -477,10 +477,9 @@ func (p *panelClient) ProductPlan(ctx context.Context, planID uint64, currency s
 	if err != nil {
 		return ProductPlan{}, err
 	}
-	c := out.GetCycle()
 	return ProductPlan{
 		ID: out.GetId(), ProductID: out.GetProductId(), Currency: out.GetCurrency(), Price: price, SetupFee: setup,
-		Cycle: Cycle{Type: PlanType(c.GetType()), Period: int(c.GetPeriod()), Unit: BillingUnit(c.GetUnit())},
+		Cycle: cycleFromWire(out.GetCycle()),
 	}, nil
 }
 
