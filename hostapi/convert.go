@@ -162,14 +162,14 @@ func invoiceFromWire(w *pb.Invoice) (Invoice, error) {
 func settingsToWire(s PanelSettings) *pb.PanelSettings {
 	return &pb.PanelSettings{
 		Panel: s.Panel, Timezone: s.Timezone, DefaultCurrency: s.DefaultCurrency,
-		TaxEnabled: s.TaxEnabled, TaxType: s.TaxType, BaseUrl: s.BaseURL,
+		TaxEnabled: s.TaxEnabled, TaxType: s.TaxType, BaseUrl: s.BaseURL, CreditsOnDowngrade: s.CreditsOnDowngrade,
 	}
 }
 
 func settingsFromWire(w *pb.PanelSettings) PanelSettings {
 	return PanelSettings{
 		Panel: w.GetPanel(), Timezone: w.GetTimezone(), DefaultCurrency: w.GetDefaultCurrency(),
-		TaxEnabled: w.GetTaxEnabled(), TaxType: w.GetTaxType(), BaseURL: w.GetBaseUrl(),
+		TaxEnabled: w.GetTaxEnabled(), TaxType: w.GetTaxType(), BaseURL: w.GetBaseUrl(), CreditsOnDowngrade: w.GetCreditsOnDowngrade(),
 	}
 }
 

@@ -502,3 +502,57 @@ func (p *panelClient) CreateServiceOrder(ctx context.Context, tx TxID, o NewServ
 	}
 	return ServiceOrder{OrderID: out.GetOrderId(), ServiceID: out.GetServiceId(), Invoice: inv}, nil
 }
+
+func (s *panelServer) SetServiceProperties(ctx context.Context, r *pb.SetServicePropertiesRequest) (*pb.Empty, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	props := make([]ServiceProperty, 0, len(r.GetProperties()))
+	for _, p := range r.GetProperties() {
+		props = append(props, ServiceProperty{Key: p.GetKey(), Name: p.GetName(), Value: p.GetValue()})
+	}
+	if err := s.impl.SetServiceProperties(ctx, TxID(r.GetTx()), r.GetServiceId(), props); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.Empty{}, nil
+}
+
+func (s *panelServer) AddCredit(ctx context.Context, r *pb.AddCreditRequest) (*pb.CreditBalance, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	amount, err := decFromWire("amount", r.GetAmount())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out, err := s.impl.AddCredit(ctx, TxID(r.GetTx()), CreditGrant{UserID: r.GetUserId(), Currency: r.GetCurrency(), Amount: amount, Reason: r.GetReason()})
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.CreditBalance{UserId: out.UserID, Currency: out.Currency, Balance: decToWire(out.Balance)}, nil
+}
+
+func (p *panelClient) SetServiceProperties(ctx context.Context, tx TxID, serviceID uint64, props []ServiceProperty) error {
+	req := &pb.SetServicePropertiesRequest{Tx: string(tx), ServiceId: serviceID}
+	for _, prop := range props {
+		req.Properties = append(req.Properties, &pb.ServiceProperty{Key: prop.Key, Name: prop.Name, Value: prop.Value})
+	}
+	if _, err := p.c.SetServiceProperties(ctx, req, callOptions()...); err != nil {
+		return fromStatus(ctx, nil, err)
+	}
+	return nil
+}
+
+func (p *panelClient) AddCredit(ctx context.Context, tx TxID, g CreditGrant) (CreditBalance, error) {
+	out, err := p.c.AddCredit(ctx, &pb.AddCreditRequest{
+		Tx: string(tx), UserId: g.UserID, Currency: g.Currency, Amount: decToWire(g.Amount), Reason: g.Reason,
+	}, callOptions()...)
+	if err != nil {
+		return CreditBalance{}, fromStatus(ctx, nil, err)
+	}
+	balance, err := decFromWire("balance", out.GetBalance())
+	if err != nil {
+		return CreditBalance{}, err
+	}
+	return CreditBalance{UserID: out.GetUserId(), Currency: out.GetCurrency(), Balance: balance}, nil
+}

@@ -109,6 +109,14 @@ type Panel interface {
 	// panel itself activates and provisions the service when that invoice
 	// is paid; the invoice's owner is recorded like CreateInvoice's.
 	CreateServiceOrder(ctx context.Context, tx TxID, order NewServiceOrder) (ServiceOrder, error)
+	// SetServiceProperties inserts or replaces, by key, properties the
+	// panel hands its server extension for the service, so that the panel's
+	// own re-provisioning (an upgrade, a rebuild) keeps what the client
+	// bought. Minor version 1.4.
+	SetServiceProperties(ctx context.Context, tx TxID, serviceID uint64, props []ServiceProperty) error
+	// AddCredit adds a positive amount to a user's account credit in one
+	// currency and returns the new balance. Minor version 1.4.
+	AddCredit(ctx context.Context, tx TxID, grant CreditGrant) (CreditBalance, error)
 }
 
 // Provision routes a target to the adapter that serves a service, with the

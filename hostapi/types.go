@@ -183,6 +183,23 @@ type ServiceOrder struct {
 	Invoice   Invoice
 }
 
+// CreditGrant adds Amount (positive) to a user's account credit in
+// Currency, for Reason (kept in upsell's audit log; the panel's credits
+// table has no room for it).
+type CreditGrant struct {
+	UserID   uint64
+	Currency string
+	Amount   decimal.Decimal
+	Reason   string
+}
+
+// CreditBalance is a user's account credit in one currency.
+type CreditBalance struct {
+	UserID   uint64
+	Currency string
+	Balance  decimal.Decimal
+}
+
 // PriceChange is a compare-and-set of a service's recurring price: it applies
 // only if the stored price still equals From.
 type PriceChange struct {
@@ -213,6 +230,10 @@ type PanelSettings struct {
 	TaxType    string
 	// BaseURL is the panel's public URL (for pay links).
 	BaseURL string
+	// CreditsOnDowngrade says whether the panel credits the unused part of
+	// a downgrade to the client's account (Paymenter's
+	// credits_on_downgrade, on by default). Minor version 1.4.
+	CreditsOnDowngrade bool
 }
 
 // Location returns the panel's timezone, UTC when unset or unknown.

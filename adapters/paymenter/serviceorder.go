@@ -145,18 +145,5 @@ func (b *Binding) validateServiceOrder(o hostapi.NewServiceOrder) error {
 	if err := checkMoney("first_amount", o.FirstAmount); err != nil {
 		return err
 	}
-	seen := map[string]bool{}
-	for i, p := range o.Properties {
-		field := fmt.Sprintf("properties[%d].key", i)
-		switch {
-		case strings.TrimSpace(p.Key) == "" || utf8.RuneCountInString(p.Key) > maxVarchar:
-			return hostapi.Invalid(field, "must be 1 to %d characters", maxVarchar)
-		case seen[p.Key]:
-			return hostapi.Invalid(field, "%q is given twice", p.Key)
-		case utf8.RuneCountInString(p.Name) > maxVarchar:
-			return hostapi.Invalid(fmt.Sprintf("properties[%d].name", i), "longer than %d characters", maxVarchar)
-		}
-		seen[p.Key] = true
-	}
-	return nil
+	return validateProperties(o.Properties)
 }

@@ -30,6 +30,9 @@ type panelSettings struct {
 	numberPadding   int
 	numberFormat    string
 	proforma        bool
+	// creditsOnDowngrade is on unless the setting says otherwise, as in
+	// Paymenter.
+	creditsOnDowngrade bool
 }
 
 // settingsTTL is how long reads outside a transaction reuse the global
@@ -69,12 +72,13 @@ func (b *Binding) Settings(ctx context.Context) (hostapi.PanelSettings, error) {
 		return hostapi.PanelSettings{}, err
 	}
 	return hostapi.PanelSettings{
-		Panel:           "paymenter",
-		Timezone:        s.timezone,
-		DefaultCurrency: s.defaultCurrency,
-		TaxEnabled:      s.taxEnabled,
-		TaxType:         s.taxType,
-		BaseURL:         b.baseURL,
+		Panel:              "paymenter",
+		Timezone:           s.timezone,
+		DefaultCurrency:    s.defaultCurrency,
+		TaxEnabled:         s.taxEnabled,
+		TaxType:            s.taxType,
+		BaseURL:            b.baseURL,
+		CreditsOnDowngrade: s.creditsOnDowngrade,
 	}, nil
 }
 
@@ -94,13 +98,17 @@ func (b *Binding) readSettings(ctx context.Context, tx *sqlx.Tx) (panelSettings,
 		values[r.Key] = v
 	}
 	s := panelSettings{
-		timezone:        valueOr(values, "timezone", defaultTimezone),
-		defaultCurrency: values["default_currency"],
-		taxEnabled:      phpBool(values["tax_enabled"]),
-		taxType:         values["tax_type"],
-		numberFormat:    valueOr(values, "invoice_number_format", defaultNumberFormat),
-		numberPadding:   defaultNumberPadding,
-		proforma:        phpBool(values["invoice_proforma"]),
+		timezone:           valueOr(values, "timezone", defaultTimezone),
+		defaultCurrency:    values["default_currency"],
+		taxEnabled:         phpBool(values["tax_enabled"]),
+		taxType:            values["tax_type"],
+		numberFormat:       valueOr(values, "invoice_number_format", defaultNumberFormat),
+		numberPadding:      defaultNumberPadding,
+		proforma:           phpBool(values["invoice_proforma"]),
+		creditsOnDowngrade: true,
+	}
+	if v, ok := values["credits_on_downgrade"]; ok {
+		s.creditsOnDowngrade = phpBool(v)
 	}
 	if n, err := strconv.Atoi(strings.TrimSpace(values["invoice_number_padding"])); err == nil && n > 0 {
 		s.numberPadding = n

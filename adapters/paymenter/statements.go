@@ -18,6 +18,7 @@ const statusBatch = 64
 var globalSettingKeys = []string{
 	"timezone", "default_currency", "tax_enabled", "tax_type",
 	"invoice_number_padding", "invoice_number_format", "invoice_proforma",
+	"credits_on_downgrade",
 }
 
 // panelTimezone is a scalar subquery for the panel's timezone setting, so

@@ -28,6 +28,10 @@ type PanelBinding interface {
 	// CreateServiceOrder always writes inside tx (the service's properties
 	// exist only in the panel's database).
 	CreateServiceOrder(ctx context.Context, tx *sqlx.Tx, o hostapi.NewServiceOrder) (hostapi.ServiceOrder, error)
+	// SetServiceProperties and AddCredit join tx, or run on their own
+	// when it is nil.
+	SetServiceProperties(ctx context.Context, tx *sqlx.Tx, serviceID uint64, props []hostapi.ServiceProperty) error
+	AddCredit(ctx context.Context, tx *sqlx.Tx, g hostapi.CreditGrant) (hostapi.CreditBalance, error)
 }
 
 // TransactionalInvoices is implemented by a PanelBinding that can say
@@ -278,6 +282,22 @@ func (p *panel) UpdateRecurringPrice(ctx context.Context, txID hostapi.TxID, ch 
 	return p.s.deps.Panel.UpdateRecurringPrice(ctx, tx, ch)
 }
 
+func (p *panel) SetServiceProperties(ctx context.Context, txID hostapi.TxID, serviceID uint64, props []hostapi.ServiceProperty) error {
+	tx, err := p.s.store.SQLTx(txID)
+	if err != nil {
+		return err
+	}
+	return p.s.deps.Panel.SetServiceProperties(ctx, tx, serviceID, props)
+}
+
+func (p *panel) AddCredit(ctx context.Context, txID hostapi.TxID, g hostapi.CreditGrant) (hostapi.CreditBalance, error) {
+	tx, err := p.s.store.SQLTx(txID)
+	if err != nil {
+		return hostapi.CreditBalance{}, err
+	}
+	return p.s.deps.Panel.AddCredit(ctx, tx, g)
+}
+
 // ReadOnlyPanel forwards p's reads and refuses its writes with
 // CodePermission. Adapters get it: they read the service they provision,
 // never write invoices or prices.
@@ -317,6 +337,14 @@ func (r readOnlyPanel) ProductPlan(ctx context.Context, planID uint64, currency 
 
 func (r readOnlyPanel) CreateServiceOrder(context.Context, hostapi.TxID, hostapi.NewServiceOrder) (hostapi.ServiceOrder, error) {
 	return hostapi.ServiceOrder{}, errPanelReadOnly()
+}
+
+func (r readOnlyPanel) SetServiceProperties(context.Context, hostapi.TxID, uint64, []hostapi.ServiceProperty) error {
+	return errPanelReadOnly()
+}
+
+func (r readOnlyPanel) AddCredit(context.Context, hostapi.TxID, hostapi.CreditGrant) (hostapi.CreditBalance, error) {
+	return hostapi.CreditBalance{}, errPanelReadOnly()
 }
 
 func (r readOnlyPanel) CreateInvoice(context.Context, hostapi.TxID, hostapi.NewInvoice) (hostapi.Invoice, error) {

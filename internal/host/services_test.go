@@ -293,6 +293,16 @@ func (f *fakePanel) CreateServiceOrder(context.Context, hostapi.TxID, hostapi.Ne
 	return hostapi.ServiceOrder{ServiceID: 1}, nil
 }
 
+func (f *fakePanel) SetServiceProperties(context.Context, hostapi.TxID, uint64, []hostapi.ServiceProperty) error {
+	f.called = append(f.called, "SetServiceProperties")
+	return nil
+}
+
+func (f *fakePanel) AddCredit(context.Context, hostapi.TxID, hostapi.CreditGrant) (hostapi.CreditBalance, error) {
+	f.called = append(f.called, "AddCredit")
+	return hostapi.CreditBalance{}, nil
+}
+
 func TestReadOnlyPanel(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -315,6 +325,8 @@ func TestReadOnlyPanel(t *testing.T) {
 			_, err := p.UpdateRecurringPrice(ctx, "", hostapi.PriceChange{})
 			return err
 		}, true},
+		{"SetServiceProperties", func(p hostapi.Panel) error { return p.SetServiceProperties(ctx, "", 1, nil) }, true},
+		{"AddCredit", func(p hostapi.Panel) error { _, err := p.AddCredit(ctx, "", hostapi.CreditGrant{}); return err }, true},
 	}
 	for _, tc := range tests {
 		inner := &fakePanel{}

@@ -32,8 +32,10 @@ type PanelSettings struct {
 	TaxEnabled      bool                   `protobuf:"varint,4,opt,name=tax_enabled,json=taxEnabled,proto3" json:"tax_enabled,omitempty"`
 	TaxType         string                 `protobuf:"bytes,5,opt,name=tax_type,json=taxType,proto3" json:"tax_type,omitempty"`
 	BaseUrl         string                 `protobuf:"bytes,6,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Whether the panel credits a downgrade's unused days; minor version 1.4.
+	CreditsOnDowngrade bool `protobuf:"varint,7,opt,name=credits_on_downgrade,json=creditsOnDowngrade,proto3" json:"credits_on_downgrade,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *PanelSettings) Reset() {
@@ -106,6 +108,13 @@ func (x *PanelSettings) GetBaseUrl() string {
 		return x.BaseUrl
 	}
 	return ""
+}
+
+func (x *PanelSettings) GetCreditsOnDowngrade() bool {
+	if x != nil {
+		return x.CreditsOnDowngrade
+	}
+	return false
 }
 
 type IDRequest struct {
@@ -752,6 +761,202 @@ func (x *ServiceOrder) GetInvoice() *Invoice {
 	return nil
 }
 
+type SetServicePropertiesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tx            string                 `protobuf:"bytes,1,opt,name=tx,proto3" json:"tx,omitempty"`
+	ServiceId     uint64                 `protobuf:"varint,2,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Properties    []*ServiceProperty     `protobuf:"bytes,3,rep,name=properties,proto3" json:"properties,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetServicePropertiesRequest) Reset() {
+	*x = SetServicePropertiesRequest{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetServicePropertiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetServicePropertiesRequest) ProtoMessage() {}
+
+func (x *SetServicePropertiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetServicePropertiesRequest.ProtoReflect.Descriptor instead.
+func (*SetServicePropertiesRequest) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SetServicePropertiesRequest) GetTx() string {
+	if x != nil {
+		return x.Tx
+	}
+	return ""
+}
+
+func (x *SetServicePropertiesRequest) GetServiceId() uint64 {
+	if x != nil {
+		return x.ServiceId
+	}
+	return 0
+}
+
+func (x *SetServicePropertiesRequest) GetProperties() []*ServiceProperty {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+type AddCreditRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tx            string                 `protobuf:"bytes,1,opt,name=tx,proto3" json:"tx,omitempty"`
+	UserId        uint64                 `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Currency      string                 `protobuf:"bytes,3,opt,name=currency,proto3" json:"currency,omitempty"`
+	Amount        string                 `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	Reason        string                 `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddCreditRequest) Reset() {
+	*x = AddCreditRequest{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddCreditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddCreditRequest) ProtoMessage() {}
+
+func (x *AddCreditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddCreditRequest.ProtoReflect.Descriptor instead.
+func (*AddCreditRequest) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AddCreditRequest) GetTx() string {
+	if x != nil {
+		return x.Tx
+	}
+	return ""
+}
+
+func (x *AddCreditRequest) GetUserId() uint64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *AddCreditRequest) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *AddCreditRequest) GetAmount() string {
+	if x != nil {
+		return x.Amount
+	}
+	return ""
+}
+
+func (x *AddCreditRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type CreditBalance struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        uint64                 `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Currency      string                 `protobuf:"bytes,2,opt,name=currency,proto3" json:"currency,omitempty"`
+	Balance       string                 `protobuf:"bytes,3,opt,name=balance,proto3" json:"balance,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreditBalance) Reset() {
+	*x = CreditBalance{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreditBalance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreditBalance) ProtoMessage() {}
+
+func (x *CreditBalance) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreditBalance.ProtoReflect.Descriptor instead.
+func (*CreditBalance) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CreditBalance) GetUserId() uint64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *CreditBalance) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *CreditBalance) GetBalance() string {
+	if x != nil {
+		return x.Balance
+	}
+	return ""
+}
+
 type TaxRateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Percentage, e.g. "21.00"; "0" when the panel adds no tax to prices.
@@ -762,7 +967,7 @@ type TaxRateResponse struct {
 
 func (x *TaxRateResponse) Reset() {
 	*x = TaxRateResponse{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +979,7 @@ func (x *TaxRateResponse) String() string {
 func (*TaxRateResponse) ProtoMessage() {}
 
 func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[10]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +992,7 @@ func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaxRateResponse.ProtoReflect.Descriptor instead.
 func (*TaxRateResponse) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{10}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *TaxRateResponse) GetRate() string {
@@ -807,7 +1012,7 @@ type ServiceTargetRequest struct {
 
 func (x *ServiceTargetRequest) Reset() {
 	*x = ServiceTargetRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +1024,7 @@ func (x *ServiceTargetRequest) String() string {
 func (*ServiceTargetRequest) ProtoMessage() {}
 
 func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[11]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +1037,7 @@ func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceTargetRequest.ProtoReflect.Descriptor instead.
 func (*ServiceTargetRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{11}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ServiceTargetRequest) GetServiceId() uint64 {
@@ -864,7 +1069,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +1081,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[12]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +1094,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{12}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AuditEntry) GetTx() string {
@@ -950,7 +1155,7 @@ type AuditWritten struct {
 
 func (x *AuditWritten) Reset() {
 	*x = AuditWritten{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1167,7 @@ func (x *AuditWritten) String() string {
 func (*AuditWritten) ProtoMessage() {}
 
 func (x *AuditWritten) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1180,7 @@ func (x *AuditWritten) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditWritten.ProtoReflect.Descriptor instead.
 func (*AuditWritten) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{13}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AuditWritten) GetId() uint64 {
@@ -1004,7 +1209,7 @@ type SQLValue struct {
 
 func (x *SQLValue) Reset() {
 	*x = SQLValue{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1221,7 @@ func (x *SQLValue) String() string {
 func (*SQLValue) ProtoMessage() {}
 
 func (x *SQLValue) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1234,7 @@ func (x *SQLValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLValue.ProtoReflect.Descriptor instead.
 func (*SQLValue) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{14}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SQLValue) GetKind() isSQLValue_Kind {
@@ -1174,7 +1379,7 @@ type SQLRow struct {
 
 func (x *SQLRow) Reset() {
 	*x = SQLRow{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1391,7 @@ func (x *SQLRow) String() string {
 func (*SQLRow) ProtoMessage() {}
 
 func (x *SQLRow) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1404,7 @@ func (x *SQLRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRow.ProtoReflect.Descriptor instead.
 func (*SQLRow) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{15}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SQLRow) GetValues() []*SQLValue {
@@ -1220,7 +1425,7 @@ type SQLRequest struct {
 
 func (x *SQLRequest) Reset() {
 	*x = SQLRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1232,7 +1437,7 @@ func (x *SQLRequest) String() string {
 func (*SQLRequest) ProtoMessage() {}
 
 func (x *SQLRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1245,7 +1450,7 @@ func (x *SQLRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRequest.ProtoReflect.Descriptor instead.
 func (*SQLRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{16}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SQLRequest) GetTx() string {
@@ -1279,7 +1484,7 @@ type SQLRows struct {
 
 func (x *SQLRows) Reset() {
 	*x = SQLRows{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1496,7 @@ func (x *SQLRows) String() string {
 func (*SQLRows) ProtoMessage() {}
 
 func (x *SQLRows) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1509,7 @@ func (x *SQLRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRows.ProtoReflect.Descriptor instead.
 func (*SQLRows) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{17}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SQLRows) GetColumns() []string {
@@ -1331,7 +1536,7 @@ type SQLExecResult struct {
 
 func (x *SQLExecResult) Reset() {
 	*x = SQLExecResult{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1343,7 +1548,7 @@ func (x *SQLExecResult) String() string {
 func (*SQLExecResult) ProtoMessage() {}
 
 func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1356,7 +1561,7 @@ func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLExecResult.ProtoReflect.Descriptor instead.
 func (*SQLExecResult) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{18}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SQLExecResult) GetRowsAffected() int64 {
@@ -1382,7 +1587,7 @@ type TxRequest struct {
 
 func (x *TxRequest) Reset() {
 	*x = TxRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1394,7 +1599,7 @@ func (x *TxRequest) String() string {
 func (*TxRequest) ProtoMessage() {}
 
 func (x *TxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1407,7 +1612,7 @@ func (x *TxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxRequest.ProtoReflect.Descriptor instead.
 func (*TxRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *TxRequest) GetTx() string {
@@ -1426,7 +1631,7 @@ type TxStarted struct {
 
 func (x *TxStarted) Reset() {
 	*x = TxStarted{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1438,7 +1643,7 @@ func (x *TxStarted) String() string {
 func (*TxStarted) ProtoMessage() {}
 
 func (x *TxStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1451,7 +1656,7 @@ func (x *TxStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxStarted.ProtoReflect.Descriptor instead.
 func (*TxStarted) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *TxStarted) GetTx() string {
@@ -1465,7 +1670,7 @@ var File_upsell_hostapi_v1_host_proto protoreflect.FileDescriptor
 
 const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\n" +
-	"\x1cupsell/hostapi/v1/host.proto\x12\x11upsell.hostapi.v1\x1a\x1dupsell/hostapi/v1/types.proto\"\xc3\x01\n" +
+	"\x1cupsell/hostapi/v1/host.proto\x12\x11upsell.hostapi.v1\x1a\x1dupsell/hostapi/v1/types.proto\"\xf5\x01\n" +
 	"\rPanelSettings\x12\x14\n" +
 	"\x05panel\x18\x01 \x01(\tR\x05panel\x12\x1a\n" +
 	"\btimezone\x18\x02 \x01(\tR\btimezone\x12)\n" +
@@ -1473,7 +1678,8 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\vtax_enabled\x18\x04 \x01(\bR\n" +
 	"taxEnabled\x12\x19\n" +
 	"\btax_type\x18\x05 \x01(\tR\ataxType\x12\x19\n" +
-	"\bbase_url\x18\x06 \x01(\tR\abaseUrl\"\x1b\n" +
+	"\bbase_url\x18\x06 \x01(\tR\abaseUrl\x120\n" +
+	"\x14credits_on_downgrade\x18\a \x01(\bR\x12creditsOnDowngrade\"\x1b\n" +
 	"\tIDRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"\xa8\x01\n" +
 	"\x14CreateInvoiceRequest\x12\x0e\n" +
@@ -1530,7 +1736,24 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\border_id\x18\x01 \x01(\x04R\aorderId\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x02 \x01(\x04R\tserviceId\x124\n" +
-	"\ainvoice\x18\x03 \x01(\v2\x1a.upsell.hostapi.v1.InvoiceR\ainvoice\"%\n" +
+	"\ainvoice\x18\x03 \x01(\v2\x1a.upsell.hostapi.v1.InvoiceR\ainvoice\"\x90\x01\n" +
+	"\x1bSetServicePropertiesRequest\x12\x0e\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x02 \x01(\x04R\tserviceId\x12B\n" +
+	"\n" +
+	"properties\x18\x03 \x03(\v2\".upsell.hostapi.v1.ServicePropertyR\n" +
+	"properties\"\x87\x01\n" +
+	"\x10AddCreditRequest\x12\x0e\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x04R\x06userId\x12\x1a\n" +
+	"\bcurrency\x18\x03 \x01(\tR\bcurrency\x12\x16\n" +
+	"\x06amount\x18\x04 \x01(\tR\x06amount\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\"^\n" +
+	"\rCreditBalance\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x04R\x06userId\x12\x1a\n" +
+	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x12\x18\n" +
+	"\abalance\x18\x03 \x01(\tR\abalance\"%\n" +
 	"\x0fTaxRateResponse\x12\x12\n" +
 	"\x04rate\x18\x01 \x01(\tR\x04rate\"h\n" +
 	"\x14ServiceTargetRequest\x12\x1d\n" +
@@ -1575,7 +1798,7 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\tTxRequest\x12\x0e\n" +
 	"\x02tx\x18\x01 \x01(\tR\x02tx\"\x1b\n" +
 	"\tTxStarted\x12\x0e\n" +
-	"\x02tx\x18\x01 \x01(\tR\x02tx2\xf2\x05\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx2\xa8\a\n" +
 	"\x05Panel\x12F\n" +
 	"\bSettings\x12\x18.upsell.hostapi.v1.Empty\x1a .upsell.hostapi.v1.PanelSettings\x12F\n" +
 	"\n" +
@@ -1587,7 +1810,9 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\x14UpdateRecurringPrice\x12%.upsell.hostapi.v1.PriceChangeRequest\x1a&.upsell.hostapi.v1.PriceChangeResponse\x12T\n" +
 	"\x10ExclusiveTaxRate\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\".upsell.hostapi.v1.TaxRateResponse\x12W\n" +
 	"\x0eGetProductPlan\x12%.upsell.hostapi.v1.ProductPlanRequest\x1a\x1e.upsell.hostapi.v1.ProductPlan\x12c\n" +
-	"\x12CreateServiceOrder\x12,.upsell.hostapi.v1.CreateServiceOrderRequest\x1a\x1f.upsell.hostapi.v1.ServiceOrder2\xee\x01\n" +
+	"\x12CreateServiceOrder\x12,.upsell.hostapi.v1.CreateServiceOrderRequest\x1a\x1f.upsell.hostapi.v1.ServiceOrder\x12`\n" +
+	"\x14SetServiceProperties\x12..upsell.hostapi.v1.SetServicePropertiesRequest\x1a\x18.upsell.hostapi.v1.Empty\x12R\n" +
+	"\tAddCredit\x12#.upsell.hostapi.v1.AddCreditRequest\x1a .upsell.hostapi.v1.CreditBalance2\xee\x01\n" +
 	"\tProvision\x12?\n" +
 	"\x04Read\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x19.upsell.hostapi.v1.Limits\x12L\n" +
 	"\x05Apply\x12'.upsell.hostapi.v1.ServiceTargetRequest\x1a\x1a.upsell.hostapi.v1.Applied\x12R\n" +
@@ -1613,88 +1838,96 @@ func file_upsell_hostapi_v1_host_proto_rawDescGZIP() []byte {
 	return file_upsell_hostapi_v1_host_proto_rawDescData
 }
 
-var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_upsell_hostapi_v1_host_proto_goTypes = []any{
-	(*PanelSettings)(nil),             // 0: upsell.hostapi.v1.PanelSettings
-	(*IDRequest)(nil),                 // 1: upsell.hostapi.v1.IDRequest
-	(*CreateInvoiceRequest)(nil),      // 2: upsell.hostapi.v1.CreateInvoiceRequest
-	(*PriceChangeRequest)(nil),        // 3: upsell.hostapi.v1.PriceChangeRequest
-	(*PriceChangeResponse)(nil),       // 4: upsell.hostapi.v1.PriceChangeResponse
-	(*ProductPlanRequest)(nil),        // 5: upsell.hostapi.v1.ProductPlanRequest
-	(*ProductPlan)(nil),               // 6: upsell.hostapi.v1.ProductPlan
-	(*ServiceProperty)(nil),           // 7: upsell.hostapi.v1.ServiceProperty
-	(*CreateServiceOrderRequest)(nil), // 8: upsell.hostapi.v1.CreateServiceOrderRequest
-	(*ServiceOrder)(nil),              // 9: upsell.hostapi.v1.ServiceOrder
-	(*TaxRateResponse)(nil),           // 10: upsell.hostapi.v1.TaxRateResponse
-	(*ServiceTargetRequest)(nil),      // 11: upsell.hostapi.v1.ServiceTargetRequest
-	(*AuditEntry)(nil),                // 12: upsell.hostapi.v1.AuditEntry
-	(*AuditWritten)(nil),              // 13: upsell.hostapi.v1.AuditWritten
-	(*SQLValue)(nil),                  // 14: upsell.hostapi.v1.SQLValue
-	(*SQLRow)(nil),                    // 15: upsell.hostapi.v1.SQLRow
-	(*SQLRequest)(nil),                // 16: upsell.hostapi.v1.SQLRequest
-	(*SQLRows)(nil),                   // 17: upsell.hostapi.v1.SQLRows
-	(*SQLExecResult)(nil),             // 18: upsell.hostapi.v1.SQLExecResult
-	(*TxRequest)(nil),                 // 19: upsell.hostapi.v1.TxRequest
-	(*TxStarted)(nil),                 // 20: upsell.hostapi.v1.TxStarted
-	(*InvoiceItem)(nil),               // 21: upsell.hostapi.v1.InvoiceItem
-	(*Cycle)(nil),                     // 22: upsell.hostapi.v1.Cycle
-	(*Invoice)(nil),                   // 23: upsell.hostapi.v1.Invoice
-	(*Limits)(nil),                    // 24: upsell.hostapi.v1.Limits
-	(*Empty)(nil),                     // 25: upsell.hostapi.v1.Empty
-	(*Service)(nil),                   // 26: upsell.hostapi.v1.Service
-	(*User)(nil),                      // 27: upsell.hostapi.v1.User
-	(*Applied)(nil),                   // 28: upsell.hostapi.v1.Applied
+	(*PanelSettings)(nil),               // 0: upsell.hostapi.v1.PanelSettings
+	(*IDRequest)(nil),                   // 1: upsell.hostapi.v1.IDRequest
+	(*CreateInvoiceRequest)(nil),        // 2: upsell.hostapi.v1.CreateInvoiceRequest
+	(*PriceChangeRequest)(nil),          // 3: upsell.hostapi.v1.PriceChangeRequest
+	(*PriceChangeResponse)(nil),         // 4: upsell.hostapi.v1.PriceChangeResponse
+	(*ProductPlanRequest)(nil),          // 5: upsell.hostapi.v1.ProductPlanRequest
+	(*ProductPlan)(nil),                 // 6: upsell.hostapi.v1.ProductPlan
+	(*ServiceProperty)(nil),             // 7: upsell.hostapi.v1.ServiceProperty
+	(*CreateServiceOrderRequest)(nil),   // 8: upsell.hostapi.v1.CreateServiceOrderRequest
+	(*ServiceOrder)(nil),                // 9: upsell.hostapi.v1.ServiceOrder
+	(*SetServicePropertiesRequest)(nil), // 10: upsell.hostapi.v1.SetServicePropertiesRequest
+	(*AddCreditRequest)(nil),            // 11: upsell.hostapi.v1.AddCreditRequest
+	(*CreditBalance)(nil),               // 12: upsell.hostapi.v1.CreditBalance
+	(*TaxRateResponse)(nil),             // 13: upsell.hostapi.v1.TaxRateResponse
+	(*ServiceTargetRequest)(nil),        // 14: upsell.hostapi.v1.ServiceTargetRequest
+	(*AuditEntry)(nil),                  // 15: upsell.hostapi.v1.AuditEntry
+	(*AuditWritten)(nil),                // 16: upsell.hostapi.v1.AuditWritten
+	(*SQLValue)(nil),                    // 17: upsell.hostapi.v1.SQLValue
+	(*SQLRow)(nil),                      // 18: upsell.hostapi.v1.SQLRow
+	(*SQLRequest)(nil),                  // 19: upsell.hostapi.v1.SQLRequest
+	(*SQLRows)(nil),                     // 20: upsell.hostapi.v1.SQLRows
+	(*SQLExecResult)(nil),               // 21: upsell.hostapi.v1.SQLExecResult
+	(*TxRequest)(nil),                   // 22: upsell.hostapi.v1.TxRequest
+	(*TxStarted)(nil),                   // 23: upsell.hostapi.v1.TxStarted
+	(*InvoiceItem)(nil),                 // 24: upsell.hostapi.v1.InvoiceItem
+	(*Cycle)(nil),                       // 25: upsell.hostapi.v1.Cycle
+	(*Invoice)(nil),                     // 26: upsell.hostapi.v1.Invoice
+	(*Limits)(nil),                      // 27: upsell.hostapi.v1.Limits
+	(*Empty)(nil),                       // 28: upsell.hostapi.v1.Empty
+	(*Service)(nil),                     // 29: upsell.hostapi.v1.Service
+	(*User)(nil),                        // 30: upsell.hostapi.v1.User
+	(*Applied)(nil),                     // 31: upsell.hostapi.v1.Applied
 }
 var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
-	21, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
-	22, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
+	24, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
+	25, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
 	7,  // 2: upsell.hostapi.v1.CreateServiceOrderRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
-	23, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
-	24, // 4: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
-	14, // 5: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
-	14, // 6: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
-	15, // 7: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
-	25, // 8: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
-	1,  // 9: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
-	1,  // 10: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
-	1,  // 11: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
-	2,  // 12: upsell.hostapi.v1.Panel.CreateInvoice:input_type -> upsell.hostapi.v1.CreateInvoiceRequest
-	3,  // 13: upsell.hostapi.v1.Panel.UpdateRecurringPrice:input_type -> upsell.hostapi.v1.PriceChangeRequest
-	1,  // 14: upsell.hostapi.v1.Panel.ExclusiveTaxRate:input_type -> upsell.hostapi.v1.IDRequest
-	5,  // 15: upsell.hostapi.v1.Panel.GetProductPlan:input_type -> upsell.hostapi.v1.ProductPlanRequest
-	8,  // 16: upsell.hostapi.v1.Panel.CreateServiceOrder:input_type -> upsell.hostapi.v1.CreateServiceOrderRequest
-	1,  // 17: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
-	11, // 18: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	11, // 19: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	12, // 20: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
-	25, // 21: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
-	19, // 22: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
-	19, // 23: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
-	16, // 24: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
-	16, // 25: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
-	0,  // 26: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
-	26, // 27: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
-	27, // 28: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
-	23, // 29: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
-	23, // 30: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
-	4,  // 31: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
-	10, // 32: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
-	6,  // 33: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
-	9,  // 34: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
-	24, // 35: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
-	28, // 36: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
-	25, // 37: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
-	13, // 38: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
-	20, // 39: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
-	25, // 40: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
-	25, // 41: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
-	17, // 42: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
-	18, // 43: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
-	26, // [26:44] is the sub-list for method output_type
-	8,  // [8:26] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	26, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
+	7,  // 4: upsell.hostapi.v1.SetServicePropertiesRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
+	27, // 5: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
+	17, // 6: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
+	17, // 7: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
+	18, // 8: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
+	28, // 9: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
+	1,  // 10: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
+	1,  // 11: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
+	1,  // 12: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
+	2,  // 13: upsell.hostapi.v1.Panel.CreateInvoice:input_type -> upsell.hostapi.v1.CreateInvoiceRequest
+	3,  // 14: upsell.hostapi.v1.Panel.UpdateRecurringPrice:input_type -> upsell.hostapi.v1.PriceChangeRequest
+	1,  // 15: upsell.hostapi.v1.Panel.ExclusiveTaxRate:input_type -> upsell.hostapi.v1.IDRequest
+	5,  // 16: upsell.hostapi.v1.Panel.GetProductPlan:input_type -> upsell.hostapi.v1.ProductPlanRequest
+	8,  // 17: upsell.hostapi.v1.Panel.CreateServiceOrder:input_type -> upsell.hostapi.v1.CreateServiceOrderRequest
+	10, // 18: upsell.hostapi.v1.Panel.SetServiceProperties:input_type -> upsell.hostapi.v1.SetServicePropertiesRequest
+	11, // 19: upsell.hostapi.v1.Panel.AddCredit:input_type -> upsell.hostapi.v1.AddCreditRequest
+	1,  // 20: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
+	14, // 21: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	14, // 22: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	15, // 23: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
+	28, // 24: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
+	22, // 25: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
+	22, // 26: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
+	19, // 27: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
+	19, // 28: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
+	0,  // 29: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
+	29, // 30: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
+	30, // 31: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
+	26, // 32: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
+	26, // 33: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
+	4,  // 34: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
+	13, // 35: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
+	6,  // 36: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
+	9,  // 37: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
+	28, // 38: upsell.hostapi.v1.Panel.SetServiceProperties:output_type -> upsell.hostapi.v1.Empty
+	12, // 39: upsell.hostapi.v1.Panel.AddCredit:output_type -> upsell.hostapi.v1.CreditBalance
+	27, // 40: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
+	31, // 41: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
+	28, // 42: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
+	16, // 43: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
+	23, // 44: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
+	28, // 45: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
+	28, // 46: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
+	20, // 47: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
+	21, // 48: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
+	29, // [29:49] is the sub-list for method output_type
+	9,  // [9:29] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_upsell_hostapi_v1_host_proto_init() }
@@ -1703,7 +1936,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 		return
 	}
 	file_upsell_hostapi_v1_types_proto_init()
-	file_upsell_hostapi_v1_host_proto_msgTypes[14].OneofWrappers = []any{
+	file_upsell_hostapi_v1_host_proto_msgTypes[17].OneofWrappers = []any{
 		(*SQLValue_Null)(nil),
 		(*SQLValue_Int)(nil),
 		(*SQLValue_Uint)(nil),
@@ -1719,7 +1952,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_upsell_hostapi_v1_host_proto_rawDesc), len(file_upsell_hostapi_v1_host_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -31,6 +31,8 @@ const (
 	Panel_ExclusiveTaxRate_FullMethodName     = "/upsell.hostapi.v1.Panel/ExclusiveTaxRate"
 	Panel_GetProductPlan_FullMethodName       = "/upsell.hostapi.v1.Panel/GetProductPlan"
 	Panel_CreateServiceOrder_FullMethodName   = "/upsell.hostapi.v1.Panel/CreateServiceOrder"
+	Panel_SetServiceProperties_FullMethodName = "/upsell.hostapi.v1.Panel/SetServiceProperties"
+	Panel_AddCredit_FullMethodName            = "/upsell.hostapi.v1.Panel/AddCredit"
 )
 
 // PanelClient is the client API for Panel service.
@@ -53,6 +55,11 @@ type PanelClient interface {
 	// A new order: the panel's order, a pending service and its first
 	// invoice, which the panel itself acts on when paid; minor version 1.3.
 	CreateServiceOrder(ctx context.Context, in *CreateServiceOrderRequest, opts ...grpc.CallOption) (*ServiceOrder, error)
+	// Sets properties the panel hands its server extension for a service
+	// (insert or replace by key); minor version 1.4.
+	SetServiceProperties(ctx context.Context, in *SetServicePropertiesRequest, opts ...grpc.CallOption) (*Empty, error)
+	// Adds to a user's account credit in one currency; minor version 1.4.
+	AddCredit(ctx context.Context, in *AddCreditRequest, opts ...grpc.CallOption) (*CreditBalance, error)
 }
 
 type panelClient struct {
@@ -153,6 +160,26 @@ func (c *panelClient) CreateServiceOrder(ctx context.Context, in *CreateServiceO
 	return out, nil
 }
 
+func (c *panelClient) SetServiceProperties(ctx context.Context, in *SetServicePropertiesRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Panel_SetServiceProperties_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *panelClient) AddCredit(ctx context.Context, in *AddCreditRequest, opts ...grpc.CallOption) (*CreditBalance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreditBalance)
+	err := c.cc.Invoke(ctx, Panel_AddCredit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PanelServer is the server API for Panel service.
 // All implementations must embed UnimplementedPanelServer
 // for forward compatibility.
@@ -173,6 +200,11 @@ type PanelServer interface {
 	// A new order: the panel's order, a pending service and its first
 	// invoice, which the panel itself acts on when paid; minor version 1.3.
 	CreateServiceOrder(context.Context, *CreateServiceOrderRequest) (*ServiceOrder, error)
+	// Sets properties the panel hands its server extension for a service
+	// (insert or replace by key); minor version 1.4.
+	SetServiceProperties(context.Context, *SetServicePropertiesRequest) (*Empty, error)
+	// Adds to a user's account credit in one currency; minor version 1.4.
+	AddCredit(context.Context, *AddCreditRequest) (*CreditBalance, error)
 	mustEmbedUnimplementedPanelServer()
 }
 
@@ -209,6 +241,12 @@ func (UnimplementedPanelServer) GetProductPlan(context.Context, *ProductPlanRequ
 }
 func (UnimplementedPanelServer) CreateServiceOrder(context.Context, *CreateServiceOrderRequest) (*ServiceOrder, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateServiceOrder not implemented")
+}
+func (UnimplementedPanelServer) SetServiceProperties(context.Context, *SetServicePropertiesRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetServiceProperties not implemented")
+}
+func (UnimplementedPanelServer) AddCredit(context.Context, *AddCreditRequest) (*CreditBalance, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddCredit not implemented")
 }
 func (UnimplementedPanelServer) mustEmbedUnimplementedPanelServer() {}
 func (UnimplementedPanelServer) testEmbeddedByValue()               {}
@@ -393,6 +431,42 @@ func _Panel_CreateServiceOrder_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Panel_SetServiceProperties_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetServicePropertiesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PanelServer).SetServiceProperties(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Panel_SetServiceProperties_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PanelServer).SetServiceProperties(ctx, req.(*SetServicePropertiesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Panel_AddCredit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddCreditRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PanelServer).AddCredit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Panel_AddCredit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PanelServer).AddCredit(ctx, req.(*AddCreditRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Panel_ServiceDesc is the grpc.ServiceDesc for Panel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -435,6 +509,14 @@ var Panel_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateServiceOrder",
 			Handler:    _Panel_CreateServiceOrder_Handler,
+		},
+		{
+			MethodName: "SetServiceProperties",
+			Handler:    _Panel_SetServiceProperties_Handler,
+		},
+		{
+			MethodName: "AddCredit",
+			Handler:    _Panel_AddCredit_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
