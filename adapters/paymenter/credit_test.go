@@ -69,7 +69,9 @@ func TestSetServiceProperties(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := func(id uint64, props ...hostapi.ServiceProperty) error { return f.b.SetServiceProperties(ctx, nil, id, props) }
+	set := func(id uint64, props ...hostapi.ServiceProperty) error {
+		return f.b.SetServiceProperties(ctx, nil, id, props)
+	}
 	prop := func(id uint64, key string) string {
 		var v string
 		if err := f.db.GetContext(ctx, &v, "SELECT `value` FROM `properties` WHERE `model_type` = ? AND `model_id` = ? AND `key` = ?", TypeService, id, key); err != nil {
