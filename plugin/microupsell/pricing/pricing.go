@@ -122,6 +122,27 @@ func Compute(in Input) (Quote, error) {
 	if in.MonthlyPrice.IsNegative() {
 		return Quote{}, hostapi.Invalid("monthly_price", "must not be negative")
 	}
+	return prorate(cyclePrice, in)
+}
+
+// Change prices a change of what a service pays per cycle by delta
+// (excluding tax): positive for an upgrade, negative for a downgrade, such
+// as a configurable option changed on a running service. It is the same rule
+// as Compute with the cycle's amount given instead of a monthly price
+// (in.MonthlyPrice is not read): DueToday is delta for the days left
+// (negative: owed to the client), RecurringIncrease is delta with exclusive
+// tax (negative: the recurring price falls). Rounding is half away from zero,
+// so a downgrade that undoes an upgrade is the same amount with the opposite
+// sign.
+func Change(delta decimal.Decimal, in Input) (Quote, error) {
+	if err := Eligible(in.Cycle); err != nil {
+		return Quote{}, err
+	}
+	return prorate(delta, in)
+}
+
+// prorate charges cyclePrice for the days left in the current cycle.
+func prorate(cyclePrice decimal.Decimal, in Input) (Quote, error) {
 	if in.ExpiresAt.IsZero() {
 		return Quote{}, hostapi.Errorf(hostapi.CodePrecondition, "the service has no expiry date")
 	}

@@ -165,3 +165,45 @@ func TestRefusals(t *testing.T) {
 		t.Errorf("negative price: %v", err)
 	}
 }
+
+// Change prices a per-cycle difference; each figure is worked by hand.
+func TestChange(t *testing.T) {
+	now := at(2026, 11, 21, 10, 0)
+	dec1 := at(2026, 12, 1, 0, 0) // 10 days left of a 30-day November cycle
+	tests := []struct {
+		name       string
+		delta      string
+		cycle      hostapi.Cycle
+		expires    time.Time
+		tax        string
+		due, recur string
+	}{
+		{"upgrade 4 GB -> 8 GB at 2.00/GB monthly: +8.00 x 10/30 = 2.666.. -> 2.67", "8.00", monthly(1), dec1, "0", "2.67", "8.00"},
+		{"the downgrade undoing it: -8.00 x 10/30 = -2.666.. -> -2.67 (half away from zero)", "-8.00", monthly(1), dec1, "0", "-2.67", "-8.00"},
+		{"downgrade with 21 % exclusive tax: recurring -5.00 x 1.21 = -6.05, due -5.00 x 10/30 = -1.666.. -> -1.67", "-5.00", monthly(1), dec1, "21", "-1.67", "-6.05"},
+		{"quarterly cycle price +6.00 (3 x 2.00), 55 of 92 days: 6.00 x 55/92 = 3.5869.. -> 3.59", "6.00", monthly(3), at(2027, 1, 15, 0, 0), "0", "3.59", "6.00"},
+		{"a swap at the same price: nothing due, nothing changes", "0", monthly(1), dec1, "21", "0", "0"},
+		{"half-cent: +0.03 x 1/2 day of a 2-day cycle = 0.015 -> 0.02", "0.03", cycle(2, hostapi.UnitDay), at(2026, 11, 22, 0, 0), "0", "0.02", "0.03"},
+		{"and its negative: -0.015 -> -0.02", "-0.03", cycle(2, hostapi.UnitDay), at(2026, 11, 22, 0, 0), "0", "-0.02", "-0.03"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q, err := Change(d(tc.delta), Input{Cycle: tc.cycle, ExpiresAt: tc.expires, Now: now, TaxRate: d(tc.tax)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q.DueToday.StringFixed(2) != d(tc.due).StringFixed(2) || q.RecurringIncrease.StringFixed(2) != d(tc.recur).StringFixed(2) {
+				t.Fatalf("due %s recurring %s; want %s and %s", q.DueToday, q.RecurringIncrease, tc.due, tc.recur)
+			}
+		})
+	}
+	// Change refuses what Compute refuses.
+	for name, in := range map[string]Input{
+		"hourly":  {Cycle: cycle(1, hostapi.UnitHour), ExpiresAt: dec1, Now: now},
+		"expired": {Cycle: monthly(1), ExpiresAt: at(2026, 11, 20, 0, 0), Now: now},
+	} {
+		if _, err := Change(d("1"), in); !errors.Is(err, hostapi.ErrPrecondition) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
