@@ -729,7 +729,7 @@ func TestNonAdminIsRefusedAdminRoutes(t *testing.T) {
 
 func TestDescribeAndMigrations(t *testing.T) {
 	f := setup(t)
-	if f.info.Name != "configoptions" || f.info.TablePrefix != "ext_configoptions_" || len(f.info.Events) != 1 || f.info.Events[0] != hostapi.InvoicePaidEvent || len(f.info.Migrations) != 6 {
+	if f.info.Name != "configoptions" || f.info.TablePrefix != "ext_configoptions_" || !reflect.DeepEqual(f.info.Events, []hostapi.EventKind{hostapi.InvoicePaidEvent, hostapi.ReconcileEvent}) || len(f.info.Migrations) != 7 {
 		t.Fatalf("describe: %+v", f.info)
 	}
 	want := []hostapi.Route{
@@ -741,6 +741,11 @@ func TestDescribeAndMigrations(t *testing.T) {
 		{Method: "POST", Path: "/admin/seed", Access: hostapi.AccessAdmin},
 		{Method: "POST", Path: "/quote", Access: hostapi.AccessPublic},
 		{Method: "POST", Path: "/checkout", Access: hostapi.AccessUser},
+		{Method: "GET", Path: "/service", Access: hostapi.AccessClient},
+		{Method: "POST", Path: "/change/quote", Access: hostapi.AccessClient},
+		{Method: "POST", Path: "/change", Access: hostapi.AccessClient},
+		{Method: "GET", Path: "/admin/changes", Access: hostapi.AccessAdmin},
+		{Method: "POST", Path: "/admin/changes/retry/", Access: hostapi.AccessAdmin},
 	}
 	if !reflect.DeepEqual(f.info.Routes, want) {
 		t.Fatalf("routes: %+v", f.info.Routes)

@@ -14,6 +14,7 @@ package configoptions
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -84,6 +85,11 @@ var routes = []route{
 	{"POST", "/admin/seed", hostapi.AccessAdmin, (*Module).adminSeed},
 	{"POST", "/quote", hostapi.AccessPublic, (*Module).publicQuote},
 	{"POST", "/checkout", hostapi.AccessUser, (*Module).checkout},
+	{"GET", "/service", hostapi.AccessClient, (*Module).serviceOptions},
+	{"POST", "/change/quote", hostapi.AccessClient, (*Module).changeQuote},
+	{"POST", "/change", hostapi.AccessClient, (*Module).placeChange},
+	{"GET", "/admin/changes", hostapi.AccessAdmin, (*Module).adminListChanges},
+	{"POST", "/admin/changes/retry" + idSegment, hostapi.AccessAdmin, (*Module).adminRetryChange},
 }
 
 // hostRoutes turns the table into the host's form: "/x/{id}" becomes the
@@ -107,7 +113,7 @@ func (m *Module) Describe(context.Context) (hostapi.ModuleInfo, error) {
 	if err != nil {
 		return hostapi.ModuleInfo{}, hostapi.Errorf(hostapi.CodeInternal, "migrations: %w", err)
 	}
-	return hostapi.ModuleInfo{Name: Name, Version: Version, TablePrefix: TablePrefix, Routes: hostRoutes(), Events: []hostapi.EventKind{hostapi.InvoicePaidEvent}, Migrations: ms}, nil
+	return hostapi.ModuleInfo{Name: Name, Version: Version, TablePrefix: TablePrefix, Routes: hostRoutes(), Events: []hostapi.EventKind{hostapi.InvoicePaidEvent, hostapi.ReconcileEvent}, Migrations: ms}, nil
 }
 
 // Configure keeps the host API. The module has no settings yet: any key is
@@ -144,13 +150,25 @@ func (m *Module) groups() (*groupStore, error) {
 	return m.store, nil
 }
 
-// HandleEvent records a checkout's first invoice paid. The panel itself
-// activates and provisions the service when it sees the payment (the
-// invoice's item references the service); the module only closes its
-// checkout, once, and logs it.
+// HandleEvent acts on a paid invoice of the module's: a checkout's first
+// invoice (the panel itself activates and provisions the service when it
+// sees the payment, since the invoice's item references the service; the
+// module only closes its checkout, once, and logs it) or an option
+// change's invoice (applied once). The reconcile round finishes changes
+// left half-way.
 func (m *Module) HandleEvent(ctx context.Context, ev hostapi.Event) (hostapi.EventResult, error) {
-	if ev.Kind != hostapi.InvoicePaidEvent {
-		return hostapi.EventResult{Handled: false, Message: "configoptions handles only paid invoices"}, nil
+	switch ev.Kind {
+	case hostapi.ReconcileEvent:
+		n, err := m.finishPendingChanges(ctx)
+		return hostapi.EventResult{Handled: true, Message: fmt.Sprintf("%d option changes finished", n)}, err
+	case hostapi.InvoicePaidEvent:
+	default:
+		return hostapi.EventResult{Handled: false, Message: "configoptions handles paid invoices and reconcile rounds"}, nil
+	}
+	if c, ok, err := m.changeWhere(ctx, "", selectChangeByInvoice, ev.InvoiceID); err != nil {
+		return hostapi.EventResult{}, err
+	} else if ok {
+		return m.changePaid(ctx, c)
 	}
 	return m.checkoutPaid(ctx, ev.InvoiceID)
 }
