@@ -13,11 +13,14 @@ import (
 )
 
 // reconcile runs one reconcile round as the host schedules it.
-func (e *env) reconcile(t *testing.T, slot int) {
+func (e *env) reconcile(t *testing.T, slot int) { e.reconcileModules(t, slot, "microupsell") }
+
+// reconcileModules runs one reconcile round of the named modules.
+func (e *env) reconcileModules(t *testing.T, slot int, modules ...string) {
 	t.Helper()
-	s := &intake.Scheduler{DB: e.db.DB, Modules: func() []string { return []string{"microupsell"} }, Interval: time.Minute,
+	s := &intake.Scheduler{DB: e.db.DB, Modules: func() []string { return modules }, Interval: time.Minute,
 		Now: func() time.Time { return e.now.Add(time.Duration(slot-10) * time.Minute) }}
-	if n, err := s.Enqueue(context.Background()); err != nil || n != 1 {
+	if n, err := s.Enqueue(context.Background()); err != nil || n != len(modules) {
 		t.Fatalf("enqueue reconcile: %d %v", n, err)
 	}
 	e.drain()

@@ -744,6 +744,7 @@ func TestDescribeAndMigrations(t *testing.T) {
 		{Method: "GET", Path: "/service", Access: hostapi.AccessClient},
 		{Method: "POST", Path: "/change/quote", Access: hostapi.AccessClient},
 		{Method: "POST", Path: "/change", Access: hostapi.AccessClient},
+		{Method: "POST", Path: "/change/cancel", Access: hostapi.AccessClient},
 		{Method: "GET", Path: "/admin/changes", Access: hostapi.AccessAdmin},
 		{Method: "POST", Path: "/admin/changes/retry/", Access: hostapi.AccessAdmin},
 	}

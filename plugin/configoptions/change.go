@@ -57,6 +57,9 @@ const (
 	ChangeApplied         = "applied"
 	ChangeFailed          = "failed"
 	ChangeFlagged         = "flagged"
+	// ChangeCancelled: the client withdrew an unpaid upgrade. Its invoice,
+	// if paid after all, flags the change for a refund.
+	ChangeCancelled = "cancelled"
 )
 
 // maxChangeAttempts is how many failed applies park a change as failed
@@ -688,7 +691,7 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 		}
 		msg := fmt.Sprintf("service %d already has a change in progress", svc.ID)
 		if c, ok, _ := m.changeWhere(ctx, "", selectOpenChange, svc.ID); ok && c.InvoiceNumber != nil {
-			msg += fmt.Sprintf(": pay or let an admin close invoice %s first", *c.InvoiceNumber)
+			msg += fmt.Sprintf(": pay invoice %s, or cancel that change, first", *c.InvoiceNumber)
 		}
 		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "%s", msg)
 	}
@@ -750,6 +753,22 @@ func truncate(s string, n int) string {
 // changePaid handles a paid invoice of a change: it checks the payment and
 // claims the change, then applies it.
 func (m *Module) changePaid(ctx context.Context, c changeRecord) (hostapi.EventResult, error) {
+	if c.State == ChangeCancelled {
+		inv, err := m.hostAPI().Panel.Invoice(ctx, *c.InvoiceID)
+		if err != nil {
+			return hostapi.EventResult{}, err
+		}
+		if inv.Status != hostapi.InvoicePaid {
+			return hostapi.EventResult{Handled: true, Message: fmt.Sprintf("change %d was cancelled", c.ID)}, nil
+		}
+		reason := fmt.Sprintf("invoice %s was paid after the change was cancelled: refund %s %s", inv.Number, money.Format(inv.Paid), inv.Currency)
+		if moved, err := m.closeChange(ctx, c, ChangeCancelled, ChangeFlagged, reason); err != nil {
+			return hostapi.EventResult{}, err
+		} else if moved {
+			m.auditChange(ctx, "", c, "configoptions.change_flagged", reason, nil)
+		}
+		return hostapi.EventResult{Handled: true, Message: "flagged: " + reason}, nil
+	}
 	if c.State == ChangeAwaitingPayment {
 		flagged, err := m.verifyChangePayment(ctx, c)
 		if err != nil {
@@ -1077,6 +1096,41 @@ func sameHeld(a, b []heldChoice) bool {
 	return true
 }
 
+// cancelChange is POST /change/cancel: the client withdraws the service's
+// unpaid upgrade, which frees the service for another change. Paying its
+// invoice afterwards flags the change for a refund; it is never applied.
+func (m *Module) cancelChange(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+	svc, err := linkedService(req)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	c, ok, err := m.changeWhere(ctx, "", selectOpenChange, svc.ID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if !ok {
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeNotFound, "service %d has no change in progress", svc.ID)
+	}
+	if c.State != ChangeAwaitingPayment {
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "change %d is %s: only an unpaid change can be cancelled", c.ID, c.State)
+	}
+	if inv, err := m.hostAPI().Panel.Invoice(ctx, *c.InvoiceID); err != nil {
+		return hostapi.HTTPResponse{}, err
+	} else if inv.Status == hostapi.InvoicePaid {
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "invoice %s is paid already: the change is being applied", inv.Number)
+	}
+	moved, err := m.closeChange(ctx, c, ChangeAwaitingPayment, ChangeCancelled, "cancelled by the client")
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if !moved {
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "change %d moved on meanwhile; look again", c.ID)
+	}
+	m.auditChange(ctx, "", c, "configoptions.change_cancelled", fmt.Sprintf("change %d cancelled by the client; invoice %d is left unpaid", c.ID, *c.InvoiceID), nil)
+	c.State = ChangeCancelled
+	return jsonResponse(http.StatusOK, c.view())
+}
+
 // adminChange is a change as the admin API shows it.
 type adminChange struct {
 	changeView
@@ -1108,7 +1162,7 @@ func adminChangeView(c changeRecord) adminChange {
 func (m *Module) adminListChanges(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
 	state := first(req.Query, "state")
 	switch state {
-	case "", ChangeAwaitingPayment, ChangePaid, ChangeApplying, ChangeApplied, ChangeFailed, ChangeFlagged:
+	case "", ChangeAwaitingPayment, ChangePaid, ChangeApplying, ChangeApplied, ChangeFailed, ChangeFlagged, ChangeCancelled:
 	default:
 		return hostapi.HTTPResponse{}, hostapi.Invalid("state", "unknown change state %q", state)
 	}

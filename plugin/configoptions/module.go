@@ -88,6 +88,7 @@ var routes = []route{
 	{"GET", "/service", hostapi.AccessClient, (*Module).serviceOptions},
 	{"POST", "/change/quote", hostapi.AccessClient, (*Module).changeQuote},
 	{"POST", "/change", hostapi.AccessClient, (*Module).placeChange},
+	{"POST", "/change/cancel", hostapi.AccessClient, (*Module).cancelChange},
 	{"GET", "/admin/changes", hostapi.AccessAdmin, (*Module).adminListChanges},
 	{"POST", "/admin/changes/retry" + idSegment, hostapi.AccessAdmin, (*Module).adminRetryChange},
 }
