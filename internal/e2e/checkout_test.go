@@ -40,7 +40,7 @@ type groupDoc struct {
 	} `json:"options"`
 }
 
-func (g groupDoc) option(t *testing.T, name string) uint64 {
+func (g groupDoc) option(t testing.TB, name string) uint64 {
 	t.Helper()
 	for _, o := range g.Options {
 		if o.Name == name {
@@ -67,7 +67,7 @@ func (g groupDoc) value(t *testing.T, option, label string) uint64 {
 	return 0
 }
 
-func (e *env) createGroup(t *testing.T, doc map[string]any) groupDoc {
+func (e *env) createGroup(t testing.TB, doc map[string]any) groupDoc {
 	t.Helper()
 	r := e.do("POST", "/m/configoptions/admin/groups", e.admin(), doc)
 	if r.code != http.StatusCreated {

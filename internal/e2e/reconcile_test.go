@@ -95,7 +95,7 @@ func TestAddOnsSurviveThePanel(t *testing.T) {
 	}
 }
 
-func (e *env) count(t *testing.T, q string) int {
+func (e *env) count(t testing.TB, q string) int {
 	t.Helper()
 	var n int
 	if err := e.db.Get(&n, q); err != nil {
