@@ -556,3 +556,52 @@ func (p *panelClient) AddCredit(ctx context.Context, tx TxID, g CreditGrant) (Cr
 	}
 	return CreditBalance{UserID: out.GetUserId(), Currency: out.GetCurrency(), Balance: balance}, nil
 }
+
+func optionalIntToWire(p *int) (bool, int64) {
+	if p == nil {
+		return false, 0
+	}
+	return true, int64(*p)
+}
+
+func optionalIntFromWire(has bool, v int64) *int {
+	if !has {
+		return nil
+	}
+	n := int(v)
+	return &n
+}
+
+func (s *panelServer) GetCoupon(ctx context.Context, r *pb.CouponRequest) (*pb.Coupon, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	c, err := s.impl.Coupon(ctx, TxID(r.GetTx()), r.GetCode(), r.GetUserId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.Coupon{Id: c.ID, Code: c.Code, Type: c.Type, AppliesTo: c.AppliesTo, Value: decToWire(c.Value),
+		StartsAt: timeToWire(c.StartsAt), ExpiresAt: timeToWire(c.ExpiresAt), ProductIds: c.ProductIDs,
+		UsesTotal: int64(c.UsesTotal), UsesByUser: int64(c.UsesByUser)}
+	out.HasRecurring, out.Recurring = optionalIntToWire(c.Recurring)
+	out.HasMaxUses, out.MaxUses = optionalIntToWire(c.MaxUses)
+	out.HasMaxUsesPerUser, out.MaxUsesPerUser = optionalIntToWire(c.MaxUsesPerUser)
+	return out, nil
+}
+
+func (p *panelClient) Coupon(ctx context.Context, tx TxID, code string, userID uint64) (Coupon, error) {
+	out, err := p.c.GetCoupon(ctx, &pb.CouponRequest{Tx: string(tx), Code: code, UserId: userID}, callOptions()...)
+	if err != nil {
+		return Coupon{}, fromStatus(ctx, nil, err)
+	}
+	value, err := decFromWire("value", out.GetValue())
+	if err != nil {
+		return Coupon{}, err
+	}
+	return Coupon{ID: out.GetId(), Code: out.GetCode(), Type: out.GetType(), AppliesTo: out.GetAppliesTo(), Value: value,
+		Recurring:      optionalIntFromWire(out.GetHasRecurring(), out.GetRecurring()),
+		MaxUses:        optionalIntFromWire(out.GetHasMaxUses(), out.GetMaxUses()),
+		MaxUsesPerUser: optionalIntFromWire(out.GetHasMaxUsesPerUser(), out.GetMaxUsesPerUser()),
+		StartsAt:       timeFromWire(out.GetStartsAt()), ExpiresAt: timeFromWire(out.GetExpiresAt()), ProductIDs: out.GetProductIds(),
+		UsesTotal: int(out.GetUsesTotal()), UsesByUser: int(out.GetUsesByUser())}, nil
+}

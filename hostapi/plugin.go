@@ -117,6 +117,11 @@ type Panel interface {
 	// AddCredit adds a positive amount to a user's account credit in one
 	// currency and returns the new balance. Minor version 1.4.
 	AddCredit(ctx context.Context, tx TxID, grant CreditGrant) (CreditBalance, error)
+	// Coupon reads a coupon by code with its uses in total and by userID
+	// (CodeNotFound when there is none). In a transaction the coupon stays
+	// locked until it ends, so that two checkouts cannot both take its
+	// last use. Minor version 1.4.
+	Coupon(ctx context.Context, tx TxID, code string, userID uint64) (Coupon, error)
 }
 
 // Provision routes a target to the adapter that serves a service, with the

@@ -193,6 +193,27 @@ type CreditGrant struct {
 	Reason   string
 }
 
+// Coupon is a panel coupon with its uses so far. Times are wall clocks in
+// the panel's timezone (zero when unset); nil limits mean none.
+type Coupon struct {
+	ID        uint64
+	Code      string
+	Type      string // "percentage" or "fixed"
+	AppliesTo string // "all", "price" or "setup_fee"
+	Value     decimal.Decimal
+	// Recurring: nil or 1 the first cycle only, 0 every cycle, N the first
+	// N cycles.
+	Recurring      *int
+	MaxUses        *int
+	MaxUsesPerUser *int
+	StartsAt       time.Time
+	ExpiresAt      time.Time
+	// ProductIDs restricts the coupon; empty means every product.
+	ProductIDs []uint64
+	// UsesTotal and UsesByUser count the services holding the coupon.
+	UsesTotal, UsesByUser int
+}
+
 // CreditBalance is a user's account credit in one currency.
 type CreditBalance struct {
 	UserID   uint64

@@ -2,6 +2,7 @@ package paymenter
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -126,4 +127,72 @@ func (b *Binding) AddCredit(ctx context.Context, tx *sqlx.Tx, g hostapi.CreditGr
 		}
 		return hostapi.CreditBalance{UserID: g.UserID, Currency: currency, Balance: balance}, nil
 	})
+}
+
+// couponRow is a coupons row.
+type couponRow struct {
+	ID             uint64              `db:"id"`
+	Code           string              `db:"code"`
+	Type           string              `db:"type"`
+	AppliesTo      string              `db:"applies_to"`
+	Value          decimal.NullDecimal `db:"value"`
+	Recurring      sql.NullInt64       `db:"recurring"`
+	MaxUses        sql.NullInt64       `db:"max_uses"`
+	MaxUsesPerUser sql.NullInt64       `db:"max_uses_per_user"`
+	StartsAt       naiveTime           `db:"starts_at"`
+	ExpiresAt      naiveTime           `db:"expires_at"`
+}
+
+// Coupon reads a coupon by code, as Paymenter's checkout does (the code is
+// unique only in its admin form: the first row wins), with its products and
+// its uses: the services holding it, in total and the user's. In tx the
+// coupon row is read FOR UPDATE, so checkouts using it run one at a time
+// and each counts the uses of the one before. Times are the naive wall
+// clocks Paymenter stores (panel timezone), returned with UTC as location.
+func (b *Binding) Coupon(ctx context.Context, tx *sqlx.Tx, code string, userID uint64) (hostapi.Coupon, error) {
+	code = strings.TrimSpace(code)
+	if code == "" || utf8.RuneCountInString(code) > maxVarchar {
+		return hostapi.Coupon{}, hostapi.Invalid("coupon", "a coupon code of 1 to %d characters is required", maxVarchar)
+	}
+	var q sqlx.QueryerContext = b.db
+	lock := ""
+	if tx != nil {
+		q, lock = tx, " FOR UPDATE"
+	}
+	var row couponRow
+	err := sqlx.GetContext(ctx, q, &row, "SELECT `id`, `code`, `type`, `applies_to`, `value`, `recurring`, `max_uses`, `max_uses_per_user`, `starts_at`, `expires_at`"+
+		" FROM `coupons` WHERE `code` = ? ORDER BY `id` LIMIT 1"+lock, code)
+	if isNoRows(err) {
+		return hostapi.Coupon{}, hostapi.Errorf(hostapi.CodeNotFound, "no coupon %q", code)
+	}
+	if err != nil {
+		return hostapi.Coupon{}, mapDBError(fmt.Errorf("paymenter: read coupon: %w", err))
+	}
+	c := hostapi.Coupon{ID: row.ID, Code: row.Code, Type: row.Type, AppliesTo: row.AppliesTo, Value: row.Value.Decimal}
+	optional := func(n sql.NullInt64) *int {
+		if !n.Valid {
+			return nil
+		}
+		v := int(n.Int64)
+		return &v
+	}
+	c.Recurring, c.MaxUses, c.MaxUsesPerUser = optional(row.Recurring), optional(row.MaxUses), optional(row.MaxUsesPerUser)
+	if row.StartsAt.valid {
+		c.StartsAt = row.StartsAt.wall
+	}
+	if row.ExpiresAt.valid {
+		c.ExpiresAt = row.ExpiresAt.wall
+	}
+	if err := sqlx.SelectContext(ctx, q, &c.ProductIDs, "SELECT `product_id` FROM `coupon_products` WHERE `coupon_id` = ? ORDER BY `product_id`", row.ID); err != nil {
+		return hostapi.Coupon{}, mapDBError(fmt.Errorf("paymenter: read coupon products: %w", err))
+	}
+	var uses struct {
+		Total  int `db:"total"`
+		ByUser int `db:"by_user"`
+	}
+	if err := sqlx.GetContext(ctx, q, &uses, "SELECT COUNT(*) AS `total`, COALESCE(SUM(`user_id` = ?), 0) AS `by_user` FROM `services` WHERE `coupon_id` = ?", userID, row.ID); err != nil {
+		return hostapi.Coupon{}, mapDBError(fmt.Errorf("paymenter: count coupon uses: %w", err))
+	}
+	c.UsesTotal, c.UsesByUser = uses.Total, uses.ByUser
+	return c, nil
 }

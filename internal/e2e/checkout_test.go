@@ -333,3 +333,66 @@ func TestCheckoutRefusals(t *testing.T) {
 		t.Errorf("user link on an admin route: %d, want 401", r.code)
 	}
 }
+
+// TestCheckoutCoupons applies Paymenter coupons at checkout with its rules:
+// a first-cycle percentage coupon discounts the first invoice only; a
+// fixed coupon for every cycle lowers the recurring price too; a coupon
+// used up, expired or for another product is refused and writes nothing.
+func TestCheckoutCoupons(t *testing.T) {
+	e := newEnv(t)
+	g := e.createGroup(t, map[string]any{
+		"name": "Game server", "mode": "build_your_own", "service_type": "game", "product_ids": []uint64{e.seeded.ProductID},
+		"options": []map[string]any{
+			{"name": "RAM", "type": "slider", "provisioning_key": "ram_gb", "required": true, "min": 1, "max": 16, "step": 1, "unit": "GB",
+				"unit_prices": map[string]string{"monthly": "1.50"}},
+			{"name": "Storage", "type": "slider", "provisioning_key": "disk_gb", "required": true, "min": 10, "max": 200, "step": 10, "unit": "GB", "sort": 1,
+				"unit_prices": map[string]string{"monthly": "0.08"}},
+		},
+	})
+	coupon := func(code, typ, value string, recurring, maxUses any, expires any) {
+		if _, err := e.db.Exec("INSERT INTO coupons (type, applies_to, recurring, code, value, max_uses, expires_at) VALUES (?, 'all', ?, ?, ?, ?, ?)",
+			typ, recurring, code, value, maxUses, expires); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coupon("TENOFF", "percentage", "10.00", nil, nil, nil)
+	coupon("FIVE", "fixed", "5.00", 0, 1, nil)
+	coupon("OLD", "percentage", "50.00", nil, nil, "2020-01-01 00:00:00")
+	order := func(key, code string) response {
+		// 4 GB x 1.50 + 50 GB x 0.08 = 10.00 a month before the coupon.
+		return e.do("POST", "/m/configoptions/checkout", withKey(e.userLink(), key), map[string]any{
+			"product_id": e.seeded.ProductID, "plan_id": e.seeded.PlanID, "service_type": "game", "currency": "EUR", "coupon": code,
+			"choices": []map[string]any{{"option_id": g.option(t, "RAM"), "quantity": 4}, {"option_id": g.option(t, "Storage"), "quantity": 50}}})
+	}
+	type answer struct {
+		checkoutAnswer
+		Discount string `json:"discount"`
+	}
+	r := order("c1", "TENOFF")
+	var a answer
+	r.decode(t, &a)
+	// 10 % of 10.00 = 1.00 off the first cycle; recurring NULL: the
+	// service renews undiscounted at 10.00.
+	if r.code != http.StatusCreated || a.DueToday != "9.00" || a.RecurringPrice != "10.00" || a.Discount != "1.00" {
+		t.Fatalf("TENOFF: %d %s", r.code, r.body)
+	}
+	r = order("c2", "FIVE")
+	r.decode(t, &a)
+	// 5.00 off every cycle (recurring 0): 5.00 due, renews at 5.00.
+	if r.code != http.StatusCreated || a.DueToday != "5.00" || a.RecurringPrice != "5.00" {
+		t.Fatalf("FIVE: %d %s", r.code, r.body)
+	}
+	var couponOf uint64
+	if err := e.db.Get(&couponOf, "SELECT coupon_id FROM services WHERE id = ?", a.ServiceID); err != nil || couponOf == 0 {
+		t.Fatalf("the service does not hold the coupon: %d %v", couponOf, err)
+	}
+	before := e.checkoutCounts(t)
+	for _, tc := range []struct{ key, code string }{{"c3", "FIVE"}, {"c4", "OLD"}, {"c5", "NOSUCH"}} {
+		if r := order(tc.key, tc.code); r.code != http.StatusConflict && r.code != http.StatusUnprocessableEntity {
+			t.Errorf("coupon %s: %d %s; want refused", tc.code, r.code, r.body)
+		}
+	}
+	if after := e.checkoutCounts(t); after != before {
+		t.Fatalf("refused coupons wrote rows: %v -> %v", before, after)
+	}
+}

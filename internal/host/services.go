@@ -32,6 +32,7 @@ type PanelBinding interface {
 	// when it is nil.
 	SetServiceProperties(ctx context.Context, tx *sqlx.Tx, serviceID uint64, props []hostapi.ServiceProperty) error
 	AddCredit(ctx context.Context, tx *sqlx.Tx, g hostapi.CreditGrant) (hostapi.CreditBalance, error)
+	Coupon(ctx context.Context, tx *sqlx.Tx, code string, userID uint64) (hostapi.Coupon, error)
 }
 
 // TransactionalInvoices is implemented by a PanelBinding that can say
@@ -298,6 +299,14 @@ func (p *panel) AddCredit(ctx context.Context, txID hostapi.TxID, g hostapi.Cred
 	return p.s.deps.Panel.AddCredit(ctx, tx, g)
 }
 
+func (p *panel) Coupon(ctx context.Context, txID hostapi.TxID, code string, userID uint64) (hostapi.Coupon, error) {
+	tx, err := p.s.store.SQLTx(txID)
+	if err != nil {
+		return hostapi.Coupon{}, err
+	}
+	return p.s.deps.Panel.Coupon(ctx, tx, code, userID)
+}
+
 // ReadOnlyPanel forwards p's reads and refuses its writes with
 // CodePermission. Adapters get it: they read the service they provision,
 // never write invoices or prices.
@@ -345,6 +354,11 @@ func (r readOnlyPanel) SetServiceProperties(context.Context, hostapi.TxID, uint6
 
 func (r readOnlyPanel) AddCredit(context.Context, hostapi.TxID, hostapi.CreditGrant) (hostapi.CreditBalance, error) {
 	return hostapi.CreditBalance{}, errPanelReadOnly()
+}
+
+func (r readOnlyPanel) Coupon(ctx context.Context, _ hostapi.TxID, code string, userID uint64) (hostapi.Coupon, error) {
+	// Outside any transaction: an adapter cannot hold a coupon's lock.
+	return r.p.Coupon(ctx, "", code, userID)
 }
 
 func (r readOnlyPanel) CreateInvoice(context.Context, hostapi.TxID, hostapi.NewInvoice) (hostapi.Invoice, error) {

@@ -303,6 +303,11 @@ func (f *fakePanel) AddCredit(context.Context, hostapi.TxID, hostapi.CreditGrant
 	return hostapi.CreditBalance{}, nil
 }
 
+func (f *fakePanel) Coupon(context.Context, hostapi.TxID, string, uint64) (hostapi.Coupon, error) {
+	f.called = append(f.called, "Coupon")
+	return hostapi.Coupon{}, nil
+}
+
 func TestReadOnlyPanel(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -325,6 +330,7 @@ func TestReadOnlyPanel(t *testing.T) {
 			_, err := p.UpdateRecurringPrice(ctx, "", hostapi.PriceChange{})
 			return err
 		}, true},
+		{"Coupon", func(p hostapi.Panel) error { _, err := p.Coupon(ctx, "", "X", 1); return err }, false},
 		{"SetServiceProperties", func(p hostapi.Panel) error { return p.SetServiceProperties(ctx, "", 1, nil) }, true},
 		{"AddCredit", func(p hostapi.Panel) error { _, err := p.AddCredit(ctx, "", hostapi.CreditGrant{}); return err }, true},
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -29,6 +30,8 @@ type checkoutRequest struct {
 	ServiceType string        `json:"service_type"`
 	Currency    string        `json:"currency"`
 	Choices     []choiceInput `json:"choices"`
+	// Coupon is a panel coupon code, applied with the panel's rules.
+	Coupon string `json:"coupon,omitempty"`
 }
 
 // checkoutView is the answer: the same for every replay of one
@@ -47,6 +50,8 @@ type checkoutView struct {
 	OptionsPrice   string            `json:"options_price"`
 	RecurringPrice string            `json:"recurring_price"`
 	SetupFee       string            `json:"setup_fee"`
+	Coupon         string            `json:"coupon,omitempty"`
+	Discount       string            `json:"discount,omitempty"`
 	DueToday       string            `json:"due_today"`
 	Properties     map[string]string `json:"properties"`
 }
@@ -102,6 +107,20 @@ type pricedCheckout struct {
 	byo       bool
 	prices    map[uint64]decimal.Decimal // option id -> locked price on the cycle
 	hourly    map[uint64]decimal.Decimal // option id -> locked hourly price
+	// coupon is the coupon applied, checked again under its lock in the
+	// checkout's transaction.
+	coupon *appliedCoupon
+	// base and options are what a coupon discounts.
+	base, options decimal.Decimal
+}
+
+// appliedCoupon is a coupon as priced: what its uses allowed then.
+type appliedCoupon struct {
+	code    string
+	product uint64
+	now     time.Time
+	// amount is the discount the client was shown.
+	amount decimal.Decimal
 }
 
 // priceCheckout validates in and prices it: the plan from the panel, the
@@ -191,9 +210,26 @@ func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRe
 	if err != nil {
 		return pricedCheckout{}, checkoutView{}, err
 	}
-	recurring := money.Round(pricing.WithExclusiveTax(planPrice.Add(q.Total), rate))
+	// Without a coupon both cycles cost plan + options.
+	recurringNet, firstNet := planPrice.Add(q.Total), planPrice.Add(q.Total)
+	var discount decimal.Decimal
+	var applied *appliedCoupon
+	if code := strings.TrimSpace(in.Coupon); code != "" {
+		settings, err := h.Panel.Settings(ctx)
+		if err != nil {
+			return pricedCheckout{}, checkoutView{}, err
+		}
+		applied = &appliedCoupon{code: code, product: in.ProductID, now: panelWallClock(m.now(), settings.Location())}
+		d, err := applied.apply(ctx, h.Panel, "", userID, planPrice, q.Total)
+		if err != nil {
+			return pricedCheckout{}, checkoutView{}, err
+		}
+		recurringNet, firstNet, discount = d.Recurring, d.FirstCycle, d.Amount
+		applied.amount = d.Amount
+	}
+	recurring := money.Round(pricing.WithExclusiveTax(recurringNet, rate))
 	setup := money.Round(pricing.WithExclusiveTax(plan.SetupFee, rate))
-	due := recurring.Add(setup)
+	due := money.Round(pricing.WithExclusiveTax(firstNet, rate)).Add(setup)
 	props, err := catalog.PropertiesFor(sel)
 	if err != nil {
 		return pricedCheckout{}, checkoutView{}, err
@@ -203,6 +239,7 @@ func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRe
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	pc.coupon, pc.base, pc.options = applied, planPrice, q.Total
 	pc.order = hostapi.NewServiceOrder{
 		UserID: userID, ProductID: in.ProductID, PlanID: in.PlanID, Currency: currency,
 		Price: recurring, FirstAmount: due, Description: checkoutDescription(groups, mode, plan.Cycle),
@@ -216,10 +253,62 @@ func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRe
 		RecurringPrice: money.Format(recurring), SetupFee: money.Format(setup), DueToday: money.Format(due),
 		Properties: props, Lines: []quoteLine{},
 	}
+	if applied != nil {
+		view.Coupon, view.Discount = applied.code, money.Format(discount)
+	}
 	for _, l := range q.Lines {
 		view.Lines = append(view.Lines, quoteLine{OptionID: l.OptionID, Option: l.Option, Value: l.Value, Prices: map[string]string{string(term): l.Price.String()}})
 	}
 	return pc, view, nil
+}
+
+// couponApplied is a coupon's discount with the coupon's panel id.
+type couponApplied struct {
+	catalog.Discount
+	couponID uint64
+}
+
+// apply reads the coupon (locked, in tx) and applies it to base + options
+// with the panel's rules. A setup-fee coupon is refused: the checkout's
+// options have no setup fee, and the plan's setup fee is charged as the
+// panel prices it.
+func (a *appliedCoupon) apply(ctx context.Context, panel hostapi.Panel, tx hostapi.TxID, userID uint64, base, options decimal.Decimal) (couponApplied, error) {
+	c, err := panel.Coupon(ctx, tx, a.code, userID)
+	if errors.Is(err, hostapi.ErrNotFound) {
+		return couponApplied{}, hostapi.Invalid("coupon", "no coupon %q", a.code)
+	}
+	if err != nil {
+		return couponApplied{}, err
+	}
+	if c.AppliesTo == catalog.AppliesToSetupFee {
+		return couponApplied{}, hostapi.Errorf(hostapi.CodePrecondition, "coupon %q discounts setup fees only, which a configured order does not have", a.code)
+	}
+	cc := catalog.Coupon{ID: c.ID, Code: c.Code, Type: c.Type, AppliesTo: c.AppliesTo, Value: c.Value, Recurring: c.Recurring,
+		MaxUses: c.MaxUses, MaxUsesPerUser: c.MaxUsesPerUser, ProductIDs: c.ProductIDs}
+	if !c.StartsAt.IsZero() {
+		cc.StartsAt = &c.StartsAt
+	}
+	if !c.ExpiresAt.IsZero() {
+		cc.ExpiresAt = &c.ExpiresAt
+	}
+	d, err := catalog.ApplyCoupon(base, options, cc, catalog.CouponUse{Total: c.UsesTotal, ByUser: c.UsesByUser, Product: a.product, Now: a.now})
+	if err != nil {
+		return couponApplied{}, err
+	}
+	return couponApplied{Discount: d, couponID: c.ID}, nil
+}
+
+// discountBase is what the coupon discounts: the plan's price (0 for a
+// Build-Your-Own service) and the options' total.
+func (pc pricedCheckout) discountBase() (decimal.Decimal, decimal.Decimal) {
+	return pc.base, pc.options
+}
+
+// panelWallClock is now as the panel's wall clock (its naive DATETIMEs),
+// carried in UTC like the coupon times the panel returns.
+func panelWallClock(now time.Time, loc *time.Location) time.Time {
+	w := now.In(loc)
+	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, time.UTC)
 }
 
 // checkoutDescription is the first invoice item's text.
@@ -256,6 +345,19 @@ func (m *Module) placeCheckout(ctx context.Context, userID uint64, key string, p
 	}
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
+	}
+	if pc.coupon != nil {
+		// Again under the coupon's lock: another checkout may have taken
+		// its last use since it was priced.
+		base, options := pc.discountBase()
+		d, err := pc.coupon.apply(ctx, h.Panel, tx.ID(), userID, base, options)
+		if err != nil {
+			return hostapi.HTTPResponse{}, err
+		}
+		if !d.Amount.Equal(pc.coupon.amount) {
+			return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "coupon %q changed while the order was placed: order again", pc.coupon.code)
+		}
+		pc.order.CouponID = d.couponID
 	}
 	created, err := h.Panel.CreateServiceOrder(ctx, tx.ID(), pc.order)
 	if err != nil {

@@ -957,6 +957,230 @@ func (x *CreditBalance) GetBalance() string {
 	return ""
 }
 
+type CouponRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tx            string                 `protobuf:"bytes,1,opt,name=tx,proto3" json:"tx,omitempty"`
+	Code          string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	UserId        uint64                 `protobuf:"varint,3,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CouponRequest) Reset() {
+	*x = CouponRequest{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CouponRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CouponRequest) ProtoMessage() {}
+
+func (x *CouponRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CouponRequest.ProtoReflect.Descriptor instead.
+func (*CouponRequest) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *CouponRequest) GetTx() string {
+	if x != nil {
+		return x.Tx
+	}
+	return ""
+}
+
+func (x *CouponRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *CouponRequest) GetUserId() uint64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+type Coupon struct {
+	state             protoimpl.MessageState `protogen:"open.v1"`
+	Id                uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Code              string                 `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
+	Type              string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	AppliesTo         string                 `protobuf:"bytes,4,opt,name=applies_to,json=appliesTo,proto3" json:"applies_to,omitempty"`
+	Value             string                 `protobuf:"bytes,5,opt,name=value,proto3" json:"value,omitempty"`
+	HasRecurring      bool                   `protobuf:"varint,6,opt,name=has_recurring,json=hasRecurring,proto3" json:"has_recurring,omitempty"`
+	Recurring         int64                  `protobuf:"varint,7,opt,name=recurring,proto3" json:"recurring,omitempty"`
+	HasMaxUses        bool                   `protobuf:"varint,8,opt,name=has_max_uses,json=hasMaxUses,proto3" json:"has_max_uses,omitempty"`
+	MaxUses           int64                  `protobuf:"varint,9,opt,name=max_uses,json=maxUses,proto3" json:"max_uses,omitempty"`
+	HasMaxUsesPerUser bool                   `protobuf:"varint,10,opt,name=has_max_uses_per_user,json=hasMaxUsesPerUser,proto3" json:"has_max_uses_per_user,omitempty"`
+	MaxUsesPerUser    int64                  `protobuf:"varint,11,opt,name=max_uses_per_user,json=maxUsesPerUser,proto3" json:"max_uses_per_user,omitempty"`
+	StartsAt          int64                  `protobuf:"varint,12,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	ExpiresAt         int64                  `protobuf:"varint,13,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	ProductIds        []uint64               `protobuf:"varint,14,rep,packed,name=product_ids,json=productIds,proto3" json:"product_ids,omitempty"`
+	UsesTotal         int64                  `protobuf:"varint,15,opt,name=uses_total,json=usesTotal,proto3" json:"uses_total,omitempty"`
+	UsesByUser        int64                  `protobuf:"varint,16,opt,name=uses_by_user,json=usesByUser,proto3" json:"uses_by_user,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Coupon) Reset() {
+	*x = Coupon{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Coupon) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Coupon) ProtoMessage() {}
+
+func (x *Coupon) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Coupon.ProtoReflect.Descriptor instead.
+func (*Coupon) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Coupon) GetId() uint64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Coupon) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *Coupon) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Coupon) GetAppliesTo() string {
+	if x != nil {
+		return x.AppliesTo
+	}
+	return ""
+}
+
+func (x *Coupon) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *Coupon) GetHasRecurring() bool {
+	if x != nil {
+		return x.HasRecurring
+	}
+	return false
+}
+
+func (x *Coupon) GetRecurring() int64 {
+	if x != nil {
+		return x.Recurring
+	}
+	return 0
+}
+
+func (x *Coupon) GetHasMaxUses() bool {
+	if x != nil {
+		return x.HasMaxUses
+	}
+	return false
+}
+
+func (x *Coupon) GetMaxUses() int64 {
+	if x != nil {
+		return x.MaxUses
+	}
+	return 0
+}
+
+func (x *Coupon) GetHasMaxUsesPerUser() bool {
+	if x != nil {
+		return x.HasMaxUsesPerUser
+	}
+	return false
+}
+
+func (x *Coupon) GetMaxUsesPerUser() int64 {
+	if x != nil {
+		return x.MaxUsesPerUser
+	}
+	return 0
+}
+
+func (x *Coupon) GetStartsAt() int64 {
+	if x != nil {
+		return x.StartsAt
+	}
+	return 0
+}
+
+func (x *Coupon) GetExpiresAt() int64 {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return 0
+}
+
+func (x *Coupon) GetProductIds() []uint64 {
+	if x != nil {
+		return x.ProductIds
+	}
+	return nil
+}
+
+func (x *Coupon) GetUsesTotal() int64 {
+	if x != nil {
+		return x.UsesTotal
+	}
+	return 0
+}
+
+func (x *Coupon) GetUsesByUser() int64 {
+	if x != nil {
+		return x.UsesByUser
+	}
+	return 0
+}
+
 type TaxRateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Percentage, e.g. "21.00"; "0" when the panel adds no tax to prices.
@@ -967,7 +1191,7 @@ type TaxRateResponse struct {
 
 func (x *TaxRateResponse) Reset() {
 	*x = TaxRateResponse{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -979,7 +1203,7 @@ func (x *TaxRateResponse) String() string {
 func (*TaxRateResponse) ProtoMessage() {}
 
 func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[13]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -992,7 +1216,7 @@ func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaxRateResponse.ProtoReflect.Descriptor instead.
 func (*TaxRateResponse) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{13}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TaxRateResponse) GetRate() string {
@@ -1012,7 +1236,7 @@ type ServiceTargetRequest struct {
 
 func (x *ServiceTargetRequest) Reset() {
 	*x = ServiceTargetRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1024,7 +1248,7 @@ func (x *ServiceTargetRequest) String() string {
 func (*ServiceTargetRequest) ProtoMessage() {}
 
 func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[14]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1037,7 +1261,7 @@ func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceTargetRequest.ProtoReflect.Descriptor instead.
 func (*ServiceTargetRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{14}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ServiceTargetRequest) GetServiceId() uint64 {
@@ -1069,7 +1293,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1081,7 +1305,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1094,7 +1318,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{15}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AuditEntry) GetTx() string {
@@ -1155,7 +1379,7 @@ type AuditWritten struct {
 
 func (x *AuditWritten) Reset() {
 	*x = AuditWritten{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1167,7 +1391,7 @@ func (x *AuditWritten) String() string {
 func (*AuditWritten) ProtoMessage() {}
 
 func (x *AuditWritten) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1180,7 +1404,7 @@ func (x *AuditWritten) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditWritten.ProtoReflect.Descriptor instead.
 func (*AuditWritten) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{16}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AuditWritten) GetId() uint64 {
@@ -1209,7 +1433,7 @@ type SQLValue struct {
 
 func (x *SQLValue) Reset() {
 	*x = SQLValue{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1221,7 +1445,7 @@ func (x *SQLValue) String() string {
 func (*SQLValue) ProtoMessage() {}
 
 func (x *SQLValue) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1234,7 +1458,7 @@ func (x *SQLValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLValue.ProtoReflect.Descriptor instead.
 func (*SQLValue) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{17}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SQLValue) GetKind() isSQLValue_Kind {
@@ -1379,7 +1603,7 @@ type SQLRow struct {
 
 func (x *SQLRow) Reset() {
 	*x = SQLRow{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1615,7 @@ func (x *SQLRow) String() string {
 func (*SQLRow) ProtoMessage() {}
 
 func (x *SQLRow) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1628,7 @@ func (x *SQLRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRow.ProtoReflect.Descriptor instead.
 func (*SQLRow) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{18}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SQLRow) GetValues() []*SQLValue {
@@ -1425,7 +1649,7 @@ type SQLRequest struct {
 
 func (x *SQLRequest) Reset() {
 	*x = SQLRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1661,7 @@ func (x *SQLRequest) String() string {
 func (*SQLRequest) ProtoMessage() {}
 
 func (x *SQLRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1674,7 @@ func (x *SQLRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRequest.ProtoReflect.Descriptor instead.
 func (*SQLRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SQLRequest) GetTx() string {
@@ -1484,7 +1708,7 @@ type SQLRows struct {
 
 func (x *SQLRows) Reset() {
 	*x = SQLRows{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1720,7 @@ func (x *SQLRows) String() string {
 func (*SQLRows) ProtoMessage() {}
 
 func (x *SQLRows) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1733,7 @@ func (x *SQLRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRows.ProtoReflect.Descriptor instead.
 func (*SQLRows) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SQLRows) GetColumns() []string {
@@ -1536,7 +1760,7 @@ type SQLExecResult struct {
 
 func (x *SQLExecResult) Reset() {
 	*x = SQLExecResult{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1548,7 +1772,7 @@ func (x *SQLExecResult) String() string {
 func (*SQLExecResult) ProtoMessage() {}
 
 func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1561,7 +1785,7 @@ func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLExecResult.ProtoReflect.Descriptor instead.
 func (*SQLExecResult) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{21}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SQLExecResult) GetRowsAffected() int64 {
@@ -1587,7 +1811,7 @@ type TxRequest struct {
 
 func (x *TxRequest) Reset() {
 	*x = TxRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1599,7 +1823,7 @@ func (x *TxRequest) String() string {
 func (*TxRequest) ProtoMessage() {}
 
 func (x *TxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1612,7 +1836,7 @@ func (x *TxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxRequest.ProtoReflect.Descriptor instead.
 func (*TxRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{22}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *TxRequest) GetTx() string {
@@ -1631,7 +1855,7 @@ type TxStarted struct {
 
 func (x *TxStarted) Reset() {
 	*x = TxStarted{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1867,7 @@ func (x *TxStarted) String() string {
 func (*TxStarted) ProtoMessage() {}
 
 func (x *TxStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1880,7 @@ func (x *TxStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxStarted.ProtoReflect.Descriptor instead.
 func (*TxStarted) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{23}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *TxStarted) GetTx() string {
@@ -1753,7 +1977,35 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\rCreditBalance\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x04R\x06userId\x12\x1a\n" +
 	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x12\x18\n" +
-	"\abalance\x18\x03 \x01(\tR\abalance\"%\n" +
+	"\abalance\x18\x03 \x01(\tR\abalance\"L\n" +
+	"\rCouponRequest\x12\x0e\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x17\n" +
+	"\auser_id\x18\x03 \x01(\x04R\x06userId\"\xf0\x03\n" +
+	"\x06Coupon\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x12\n" +
+	"\x04code\x18\x02 \x01(\tR\x04code\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x1d\n" +
+	"\n" +
+	"applies_to\x18\x04 \x01(\tR\tappliesTo\x12\x14\n" +
+	"\x05value\x18\x05 \x01(\tR\x05value\x12#\n" +
+	"\rhas_recurring\x18\x06 \x01(\bR\fhasRecurring\x12\x1c\n" +
+	"\trecurring\x18\a \x01(\x03R\trecurring\x12 \n" +
+	"\fhas_max_uses\x18\b \x01(\bR\n" +
+	"hasMaxUses\x12\x19\n" +
+	"\bmax_uses\x18\t \x01(\x03R\amaxUses\x120\n" +
+	"\x15has_max_uses_per_user\x18\n" +
+	" \x01(\bR\x11hasMaxUsesPerUser\x12)\n" +
+	"\x11max_uses_per_user\x18\v \x01(\x03R\x0emaxUsesPerUser\x12\x1b\n" +
+	"\tstarts_at\x18\f \x01(\x03R\bstartsAt\x12\x1d\n" +
+	"\n" +
+	"expires_at\x18\r \x01(\x03R\texpiresAt\x12\x1f\n" +
+	"\vproduct_ids\x18\x0e \x03(\x04R\n" +
+	"productIds\x12\x1d\n" +
+	"\n" +
+	"uses_total\x18\x0f \x01(\x03R\tusesTotal\x12 \n" +
+	"\fuses_by_user\x18\x10 \x01(\x03R\n" +
+	"usesByUser\"%\n" +
 	"\x0fTaxRateResponse\x12\x12\n" +
 	"\x04rate\x18\x01 \x01(\tR\x04rate\"h\n" +
 	"\x14ServiceTargetRequest\x12\x1d\n" +
@@ -1798,7 +2050,7 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\tTxRequest\x12\x0e\n" +
 	"\x02tx\x18\x01 \x01(\tR\x02tx\"\x1b\n" +
 	"\tTxStarted\x12\x0e\n" +
-	"\x02tx\x18\x01 \x01(\tR\x02tx2\xa8\a\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx2\xf2\a\n" +
 	"\x05Panel\x12F\n" +
 	"\bSettings\x12\x18.upsell.hostapi.v1.Empty\x1a .upsell.hostapi.v1.PanelSettings\x12F\n" +
 	"\n" +
@@ -1812,7 +2064,8 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\x0eGetProductPlan\x12%.upsell.hostapi.v1.ProductPlanRequest\x1a\x1e.upsell.hostapi.v1.ProductPlan\x12c\n" +
 	"\x12CreateServiceOrder\x12,.upsell.hostapi.v1.CreateServiceOrderRequest\x1a\x1f.upsell.hostapi.v1.ServiceOrder\x12`\n" +
 	"\x14SetServiceProperties\x12..upsell.hostapi.v1.SetServicePropertiesRequest\x1a\x18.upsell.hostapi.v1.Empty\x12R\n" +
-	"\tAddCredit\x12#.upsell.hostapi.v1.AddCreditRequest\x1a .upsell.hostapi.v1.CreditBalance2\xee\x01\n" +
+	"\tAddCredit\x12#.upsell.hostapi.v1.AddCreditRequest\x1a .upsell.hostapi.v1.CreditBalance\x12H\n" +
+	"\tGetCoupon\x12 .upsell.hostapi.v1.CouponRequest\x1a\x19.upsell.hostapi.v1.Coupon2\xee\x01\n" +
 	"\tProvision\x12?\n" +
 	"\x04Read\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x19.upsell.hostapi.v1.Limits\x12L\n" +
 	"\x05Apply\x12'.upsell.hostapi.v1.ServiceTargetRequest\x1a\x1a.upsell.hostapi.v1.Applied\x12R\n" +
@@ -1838,7 +2091,7 @@ func file_upsell_hostapi_v1_host_proto_rawDescGZIP() []byte {
 	return file_upsell_hostapi_v1_host_proto_rawDescData
 }
 
-var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_upsell_hostapi_v1_host_proto_goTypes = []any{
 	(*PanelSettings)(nil),               // 0: upsell.hostapi.v1.PanelSettings
 	(*IDRequest)(nil),                   // 1: upsell.hostapi.v1.IDRequest
@@ -1853,37 +2106,39 @@ var file_upsell_hostapi_v1_host_proto_goTypes = []any{
 	(*SetServicePropertiesRequest)(nil), // 10: upsell.hostapi.v1.SetServicePropertiesRequest
 	(*AddCreditRequest)(nil),            // 11: upsell.hostapi.v1.AddCreditRequest
 	(*CreditBalance)(nil),               // 12: upsell.hostapi.v1.CreditBalance
-	(*TaxRateResponse)(nil),             // 13: upsell.hostapi.v1.TaxRateResponse
-	(*ServiceTargetRequest)(nil),        // 14: upsell.hostapi.v1.ServiceTargetRequest
-	(*AuditEntry)(nil),                  // 15: upsell.hostapi.v1.AuditEntry
-	(*AuditWritten)(nil),                // 16: upsell.hostapi.v1.AuditWritten
-	(*SQLValue)(nil),                    // 17: upsell.hostapi.v1.SQLValue
-	(*SQLRow)(nil),                      // 18: upsell.hostapi.v1.SQLRow
-	(*SQLRequest)(nil),                  // 19: upsell.hostapi.v1.SQLRequest
-	(*SQLRows)(nil),                     // 20: upsell.hostapi.v1.SQLRows
-	(*SQLExecResult)(nil),               // 21: upsell.hostapi.v1.SQLExecResult
-	(*TxRequest)(nil),                   // 22: upsell.hostapi.v1.TxRequest
-	(*TxStarted)(nil),                   // 23: upsell.hostapi.v1.TxStarted
-	(*InvoiceItem)(nil),                 // 24: upsell.hostapi.v1.InvoiceItem
-	(*Cycle)(nil),                       // 25: upsell.hostapi.v1.Cycle
-	(*Invoice)(nil),                     // 26: upsell.hostapi.v1.Invoice
-	(*Limits)(nil),                      // 27: upsell.hostapi.v1.Limits
-	(*Empty)(nil),                       // 28: upsell.hostapi.v1.Empty
-	(*Service)(nil),                     // 29: upsell.hostapi.v1.Service
-	(*User)(nil),                        // 30: upsell.hostapi.v1.User
-	(*Applied)(nil),                     // 31: upsell.hostapi.v1.Applied
+	(*CouponRequest)(nil),               // 13: upsell.hostapi.v1.CouponRequest
+	(*Coupon)(nil),                      // 14: upsell.hostapi.v1.Coupon
+	(*TaxRateResponse)(nil),             // 15: upsell.hostapi.v1.TaxRateResponse
+	(*ServiceTargetRequest)(nil),        // 16: upsell.hostapi.v1.ServiceTargetRequest
+	(*AuditEntry)(nil),                  // 17: upsell.hostapi.v1.AuditEntry
+	(*AuditWritten)(nil),                // 18: upsell.hostapi.v1.AuditWritten
+	(*SQLValue)(nil),                    // 19: upsell.hostapi.v1.SQLValue
+	(*SQLRow)(nil),                      // 20: upsell.hostapi.v1.SQLRow
+	(*SQLRequest)(nil),                  // 21: upsell.hostapi.v1.SQLRequest
+	(*SQLRows)(nil),                     // 22: upsell.hostapi.v1.SQLRows
+	(*SQLExecResult)(nil),               // 23: upsell.hostapi.v1.SQLExecResult
+	(*TxRequest)(nil),                   // 24: upsell.hostapi.v1.TxRequest
+	(*TxStarted)(nil),                   // 25: upsell.hostapi.v1.TxStarted
+	(*InvoiceItem)(nil),                 // 26: upsell.hostapi.v1.InvoiceItem
+	(*Cycle)(nil),                       // 27: upsell.hostapi.v1.Cycle
+	(*Invoice)(nil),                     // 28: upsell.hostapi.v1.Invoice
+	(*Limits)(nil),                      // 29: upsell.hostapi.v1.Limits
+	(*Empty)(nil),                       // 30: upsell.hostapi.v1.Empty
+	(*Service)(nil),                     // 31: upsell.hostapi.v1.Service
+	(*User)(nil),                        // 32: upsell.hostapi.v1.User
+	(*Applied)(nil),                     // 33: upsell.hostapi.v1.Applied
 }
 var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
-	24, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
-	25, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
+	26, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
+	27, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
 	7,  // 2: upsell.hostapi.v1.CreateServiceOrderRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
-	26, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
+	28, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
 	7,  // 4: upsell.hostapi.v1.SetServicePropertiesRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
-	27, // 5: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
-	17, // 6: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
-	17, // 7: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
-	18, // 8: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
-	28, // 9: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
+	29, // 5: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
+	19, // 6: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
+	19, // 7: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
+	20, // 8: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
+	30, // 9: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
 	1,  // 10: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
 	1,  // 11: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
 	1,  // 12: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
@@ -1894,37 +2149,39 @@ var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
 	8,  // 17: upsell.hostapi.v1.Panel.CreateServiceOrder:input_type -> upsell.hostapi.v1.CreateServiceOrderRequest
 	10, // 18: upsell.hostapi.v1.Panel.SetServiceProperties:input_type -> upsell.hostapi.v1.SetServicePropertiesRequest
 	11, // 19: upsell.hostapi.v1.Panel.AddCredit:input_type -> upsell.hostapi.v1.AddCreditRequest
-	1,  // 20: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
-	14, // 21: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	14, // 22: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	15, // 23: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
-	28, // 24: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
-	22, // 25: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
-	22, // 26: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
-	19, // 27: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
-	19, // 28: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
-	0,  // 29: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
-	29, // 30: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
-	30, // 31: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
-	26, // 32: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
-	26, // 33: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
-	4,  // 34: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
-	13, // 35: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
-	6,  // 36: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
-	9,  // 37: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
-	28, // 38: upsell.hostapi.v1.Panel.SetServiceProperties:output_type -> upsell.hostapi.v1.Empty
-	12, // 39: upsell.hostapi.v1.Panel.AddCredit:output_type -> upsell.hostapi.v1.CreditBalance
-	27, // 40: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
-	31, // 41: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
-	28, // 42: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
-	16, // 43: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
-	23, // 44: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
-	28, // 45: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
-	28, // 46: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
-	20, // 47: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
-	21, // 48: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
-	29, // [29:49] is the sub-list for method output_type
-	9,  // [9:29] is the sub-list for method input_type
+	13, // 20: upsell.hostapi.v1.Panel.GetCoupon:input_type -> upsell.hostapi.v1.CouponRequest
+	1,  // 21: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
+	16, // 22: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	16, // 23: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	17, // 24: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
+	30, // 25: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
+	24, // 26: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
+	24, // 27: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
+	21, // 28: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
+	21, // 29: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
+	0,  // 30: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
+	31, // 31: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
+	32, // 32: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
+	28, // 33: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
+	28, // 34: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
+	4,  // 35: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
+	15, // 36: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
+	6,  // 37: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
+	9,  // 38: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
+	30, // 39: upsell.hostapi.v1.Panel.SetServiceProperties:output_type -> upsell.hostapi.v1.Empty
+	12, // 40: upsell.hostapi.v1.Panel.AddCredit:output_type -> upsell.hostapi.v1.CreditBalance
+	14, // 41: upsell.hostapi.v1.Panel.GetCoupon:output_type -> upsell.hostapi.v1.Coupon
+	29, // 42: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
+	33, // 43: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
+	30, // 44: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
+	18, // 45: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
+	25, // 46: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
+	30, // 47: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
+	30, // 48: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
+	22, // 49: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
+	23, // 50: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
+	30, // [30:51] is the sub-list for method output_type
+	9,  // [9:30] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
 	9,  // [9:9] is the sub-list for extension extendee
 	0,  // [0:9] is the sub-list for field type_name
@@ -1936,7 +2193,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 		return
 	}
 	file_upsell_hostapi_v1_types_proto_init()
-	file_upsell_hostapi_v1_host_proto_msgTypes[17].OneofWrappers = []any{
+	file_upsell_hostapi_v1_host_proto_msgTypes[19].OneofWrappers = []any{
 		(*SQLValue_Null)(nil),
 		(*SQLValue_Int)(nil),
 		(*SQLValue_Uint)(nil),
@@ -1952,7 +2209,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_upsell_hostapi_v1_host_proto_rawDesc), len(file_upsell_hostapi_v1_host_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

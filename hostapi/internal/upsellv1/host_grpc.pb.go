@@ -33,6 +33,7 @@ const (
 	Panel_CreateServiceOrder_FullMethodName   = "/upsell.hostapi.v1.Panel/CreateServiceOrder"
 	Panel_SetServiceProperties_FullMethodName = "/upsell.hostapi.v1.Panel/SetServiceProperties"
 	Panel_AddCredit_FullMethodName            = "/upsell.hostapi.v1.Panel/AddCredit"
+	Panel_GetCoupon_FullMethodName            = "/upsell.hostapi.v1.Panel/GetCoupon"
 )
 
 // PanelClient is the client API for Panel service.
@@ -60,6 +61,9 @@ type PanelClient interface {
 	SetServiceProperties(ctx context.Context, in *SetServicePropertiesRequest, opts ...grpc.CallOption) (*Empty, error)
 	// Adds to a user's account credit in one currency; minor version 1.4.
 	AddCredit(ctx context.Context, in *AddCreditRequest, opts ...grpc.CallOption) (*CreditBalance, error)
+	// A coupon by code with its uses in total and by the user, read in tx
+	// with the coupon locked so that uses are counted once; minor 1.4.
+	GetCoupon(ctx context.Context, in *CouponRequest, opts ...grpc.CallOption) (*Coupon, error)
 }
 
 type panelClient struct {
@@ -180,6 +184,16 @@ func (c *panelClient) AddCredit(ctx context.Context, in *AddCreditRequest, opts 
 	return out, nil
 }
 
+func (c *panelClient) GetCoupon(ctx context.Context, in *CouponRequest, opts ...grpc.CallOption) (*Coupon, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Coupon)
+	err := c.cc.Invoke(ctx, Panel_GetCoupon_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PanelServer is the server API for Panel service.
 // All implementations must embed UnimplementedPanelServer
 // for forward compatibility.
@@ -205,6 +219,9 @@ type PanelServer interface {
 	SetServiceProperties(context.Context, *SetServicePropertiesRequest) (*Empty, error)
 	// Adds to a user's account credit in one currency; minor version 1.4.
 	AddCredit(context.Context, *AddCreditRequest) (*CreditBalance, error)
+	// A coupon by code with its uses in total and by the user, read in tx
+	// with the coupon locked so that uses are counted once; minor 1.4.
+	GetCoupon(context.Context, *CouponRequest) (*Coupon, error)
 	mustEmbedUnimplementedPanelServer()
 }
 
@@ -247,6 +264,9 @@ func (UnimplementedPanelServer) SetServiceProperties(context.Context, *SetServic
 }
 func (UnimplementedPanelServer) AddCredit(context.Context, *AddCreditRequest) (*CreditBalance, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddCredit not implemented")
+}
+func (UnimplementedPanelServer) GetCoupon(context.Context, *CouponRequest) (*Coupon, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCoupon not implemented")
 }
 func (UnimplementedPanelServer) mustEmbedUnimplementedPanelServer() {}
 func (UnimplementedPanelServer) testEmbeddedByValue()               {}
@@ -467,6 +487,24 @@ func _Panel_AddCredit_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Panel_GetCoupon_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CouponRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PanelServer).GetCoupon(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Panel_GetCoupon_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PanelServer).GetCoupon(ctx, req.(*CouponRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Panel_ServiceDesc is the grpc.ServiceDesc for Panel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -517,6 +555,10 @@ var Panel_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AddCredit",
 			Handler:    _Panel_AddCredit_Handler,
+		},
+		{
+			MethodName: "GetCoupon",
+			Handler:    _Panel_GetCoupon_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
