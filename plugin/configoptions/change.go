@@ -33,7 +33,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -647,9 +646,9 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	key := strings.TrimSpace(firstHeader(req.Header, "Idempotency-Key"))
-	if key == "" || len(key) > maxIdempotencyKey {
-		return hostapi.HTTPResponse{}, hostapi.Invalid("Idempotency-Key", "a header of 1 to %d characters is required", maxIdempotencyKey)
+	key, err := idempotencyKey(req)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
 	}
 	if c, ok, err := m.changeWhere(ctx, "", selectChangeByKey, svc.ID, key); err != nil || ok {
 		if err != nil {

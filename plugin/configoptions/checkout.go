@@ -80,9 +80,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 // One order per (user, Idempotency-Key): a replay answers what the first
 // request made.
 func (m *Module) checkout(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
-	key := strings.TrimSpace(firstHeader(req.Header, "Idempotency-Key"))
-	if key == "" || len(key) > maxIdempotencyKey {
-		return hostapi.HTTPResponse{}, hostapi.Invalid("Idempotency-Key", "a header of 1 to %d characters is required", maxIdempotencyKey)
+	key, err := idempotencyKey(req)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
 	}
 	userID := req.Principal.UserID
 	if done, ok, err := m.findCheckout(ctx, userID, key); err != nil || ok {
@@ -466,6 +466,16 @@ func (m *Module) checkoutPaid(ctx context.Context, invoiceID uint64) (hostapi.Ev
 		return hostapi.EventResult{}, err
 	}
 	return hostapi.EventResult{Handled: true, Message: "checkout paid"}, nil
+}
+
+// idempotencyKey is the request's Idempotency-Key header: a double click
+// sends the same one twice.
+func idempotencyKey(req hostapi.HTTPRequest) (string, error) {
+	key := strings.TrimSpace(firstHeader(req.Header, "Idempotency-Key"))
+	if key == "" || len(key) > maxIdempotencyKey {
+		return "", hostapi.Invalid("Idempotency-Key", "a header of 1 to %d characters is required", maxIdempotencyKey)
+	}
+	return key, nil
 }
 
 // firstHeader is the first value of a header, or "".
