@@ -736,7 +736,9 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 		if st, err := m.applyChange(ctx, id); err == nil {
 			pc.view.State = st
 		} else {
-			pc.view.Reason = err.Error()
+			// The cause (an adapter's answer) is in the change's record
+			// for the admin; the client gets no internals.
+			pc.view.Reason = "the server could not be changed yet: it will be retried"
 		}
 	}
 	return jsonResponse(http.StatusCreated, pc.view)
