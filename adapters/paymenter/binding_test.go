@@ -72,6 +72,8 @@ func TestSettings(t *testing.T) {
 		TaxEnabled:      true,
 		TaxType:         "inclusive",
 		BaseURL:         testBaseURL,
+		// No credits_on_downgrade row: Paymenter's default, on.
+		CreditsOnDowngrade: true,
 	}
 	if got != want {
 		t.Fatalf("Settings() = %+v, want %+v", got, want)

@@ -170,7 +170,9 @@ func TestStoreClosedRefusesAndLeaksNothing(t *testing.T) {
 // the store must forget it too.
 func TestStoreForgetsExpiredTransaction(t *testing.T) {
 	s, db := newTestStore(t)
-	s.txLifetime = 200 * time.Millisecond
+	// Long enough for the insert below to run first on a loaded CI machine
+	// under -race; the loop then waits for the expiry.
+	s.txLifetime = 2 * time.Second
 	ctx := context.Background()
 	tx, err := s.Begin(ctx)
 	if err != nil {
