@@ -2,6 +2,7 @@ package hostapi
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/shopspring/decimal"
 
@@ -604,4 +605,51 @@ func (p *panelClient) Coupon(ctx context.Context, tx TxID, code string, userID u
 		MaxUsesPerUser: optionalIntFromWire(out.GetHasMaxUsesPerUser(), out.GetMaxUsesPerUser()),
 		StartsAt:       timeFromWire(out.GetStartsAt()), ExpiresAt: timeFromWire(out.GetExpiresAt()), ProductIDs: out.GetProductIds(),
 		UsesTotal: int(out.GetUsesTotal()), UsesByUser: int(out.GetUsesByUser())}, nil
+}
+
+func (s *panelServer) GetServiceWrites(ctx context.Context, r *pb.IDRequest) (*pb.ServiceWrites, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	w, err := s.impl.ServiceWrites(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	out := &pb.ServiceWrites{ServiceId: w.ServiceID}
+	if w.Price != nil {
+		out.Price = &pb.Write{Value: decToWire(w.Price.Value), Module: w.Price.Module, At: timeToWire(w.Price.At)}
+	}
+	if len(w.Limits) > 0 {
+		out.Limits = make(map[string]*pb.Write, len(w.Limits))
+		for r, l := range w.Limits {
+			out.Limits[string(r)] = &pb.Write{Value: strconv.FormatInt(l.Value, 10), Module: l.Module, At: timeToWire(l.At)}
+		}
+	}
+	return out, nil
+}
+
+func (p *panelClient) ServiceWrites(ctx context.Context, serviceID uint64) (ServiceWrites, error) {
+	out, err := p.c.GetServiceWrites(ctx, &pb.IDRequest{Id: serviceID}, callOptions()...)
+	if err != nil {
+		return ServiceWrites{}, fromStatus(ctx, nil, err)
+	}
+	w := ServiceWrites{ServiceID: out.GetServiceId()}
+	if pw := out.GetPrice(); pw != nil {
+		value, err := decFromWire("price", pw.GetValue())
+		if err != nil {
+			return ServiceWrites{}, err
+		}
+		w.Price = &PriceWrite{Value: value, Module: pw.GetModule(), At: timeFromWire(pw.GetAt())}
+	}
+	if len(out.GetLimits()) > 0 {
+		w.Limits = make(map[Resource]LimitWrite, len(out.GetLimits()))
+		for r, lw := range out.GetLimits() {
+			v, err := strconv.ParseInt(lw.GetValue(), 10, 64)
+			if err != nil {
+				return ServiceWrites{}, Errorf(CodeInternal, "limit %q: %q is not an integer", r, lw.GetValue())
+			}
+			w.Limits[Resource(r)] = LimitWrite{Value: v, Module: lw.GetModule(), At: timeFromWire(lw.GetAt())}
+		}
+	}
+	return w, nil
 }

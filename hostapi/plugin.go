@@ -122,6 +122,12 @@ type Panel interface {
 	// locked until it ends, so that two checkouts cannot both take its
 	// last use. Minor version 1.4.
 	Coupon(ctx context.Context, tx TxID, code string, userID uint64) (Coupon, error)
+	// ServiceWrites is the recurring price and the limits upsell itself
+	// last wrote to a service, whichever module wrote them (the host
+	// records every UpdateRecurringPrice and every applied limit). A
+	// module that compares the panel with what it last set tells another
+	// module's change from the panel undoing upsell's. Minor version 1.5.
+	ServiceWrites(ctx context.Context, serviceID uint64) (ServiceWrites, error)
 }
 
 // Provision routes a target to the adapter that serves a service, with the

@@ -214,6 +214,29 @@ type Coupon struct {
 	UsesTotal, UsesByUser int
 }
 
+// ServiceWrites is what upsell last wrote to one service, by any module.
+// A price or limit absent here was never written by upsell.
+type ServiceWrites struct {
+	ServiceID uint64
+	Price     *PriceWrite
+	Limits    map[Resource]LimitWrite
+}
+
+// PriceWrite is the last recurring price upsell set on a service.
+type PriceWrite struct {
+	Value  decimal.Decimal
+	Module string
+	At     time.Time
+}
+
+// LimitWrite is the last value of one limit upsell applied to a service's
+// server, as the provisioning panel reported it back.
+type LimitWrite struct {
+	Value  int64
+	Module string
+	At     time.Time
+}
+
 // CreditBalance is a user's account credit in one currency.
 type CreditBalance struct {
 	UserID   uint64

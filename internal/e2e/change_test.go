@@ -332,3 +332,62 @@ func TestOptionChangeAdapterDown(t *testing.T) {
 		t.Fatalf("change %d not applied", down.ChangeID)
 	}
 }
+
+// TestAddOnsAndOptionChangesShareAService: a service holding a Micro-Upsell
+// add-on changes its RAM option. The option change keeps the add-on's share
+// (in the server's memory and in the price), and Micro-Upsell's reconcile
+// round must not take that change for the panel undoing its add-on: before
+// the host recorded what each module writes, it put +1024 MiB and +2.00
+// back on top, giving the client RAM they had given up and billing the
+// add-on twice. The panel undoing things afterwards is still repaired.
+func TestAddOnsAndOptionChangesShareAService(t *testing.T) {
+	f := newChangeFixture(t)
+	o := f.buy(f.ramPackage(), "addon-1")
+	f.pay(o.InvoiceID)
+	f.paidTwice(t, o.InvoiceID)
+	if s := f.state(t); s.price != "20.00" || s.memory != 5120 {
+		t.Fatalf("after the add-on: %+v; want 20.00 (18.00 + 2.00), 5120 MiB", s)
+	}
+
+	// Downgrade the option 4 -> 2 GB: -2 x 2.00 a month, 2048 MiB less.
+	code, down := f.change(t, "down-1", 2)
+	if code != http.StatusCreated || down.State != "applied" {
+		t.Fatalf("downgrade: %d %+v", code, down)
+	}
+	s := f.state(t)
+	if s.price != "16.00" || s.memory != 3072 {
+		t.Fatalf("after the downgrade: %+v; want 16.00, 3072 MiB (the add-on's 1024 kept)", s)
+	}
+	builds := f.sim.Requests(pterosim.RouteUpdateBuild)
+	f.reconcileModules(t, 1, "microupsell", "configoptions")
+	if after := f.state(t); after.price != "16.00" || after.memory != 3072 {
+		t.Fatalf("reconcile took the option change for the panel: %+v -> %+v", s, after)
+	}
+	if n := f.count(t, "SELECT COUNT(*) FROM upsell_audit WHERE action = 'addon.restored'"); n != 0 {
+		t.Fatalf("%d restorations after an option change", n)
+	}
+	if n := f.sim.Requests(pterosim.RouteUpdateBuild) - builds; n != 0 {
+		t.Fatalf("%d build PATCHes from a round with nothing undone", n)
+	}
+
+	// Now Paymenter's own upgrade job puts the product's limits back
+	// (memory from the properties the downgrade rewrote, 2048) and
+	// recomputes the price from the plan, 10.00: the add-on goes back on
+	// top of both.
+	if _, err := f.db.Exec("UPDATE services SET price = 10.00 WHERE id = ?", f.seeded.ServiceID); err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := f.sim.Server(f.serverID)
+	limits := srv.Limits
+	limits.Memory = 2048
+	if err := f.sim.SetServerLimits(f.serverID, limits, srv.FeatureLimits); err != nil {
+		t.Fatal(err)
+	}
+	f.reconcile(t, 2)
+	if after := f.state(t); after.price != "12.00" || after.memory != 3072 {
+		t.Fatalf("after the panel's reset: %+v; want 12.00 (10.00 + 2.00) and 3072 MiB (2048 + 1024)", after)
+	}
+	if n := f.count(t, "SELECT COUNT(*) FROM upsell_audit WHERE action = 'addon.restored'"); n != 1 {
+		t.Fatalf("%d restorations, want 1", n)
+	}
+}

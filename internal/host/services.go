@@ -280,7 +280,31 @@ func (p *panel) UpdateRecurringPrice(ctx context.Context, txID hostapi.TxID, ch 
 	if err != nil {
 		return hostapi.PriceChanged{}, err
 	}
-	return p.s.deps.Panel.UpdateRecurringPrice(ctx, tx, ch)
+	if tx != nil {
+		changed, err := p.s.deps.Panel.UpdateRecurringPrice(ctx, tx, ch)
+		if err != nil {
+			return changed, err
+		}
+		return changed, recordPriceWrite(ctx, tx, ch.ServiceID, ch.To, p.s.plugin, p.s.deps.Now())
+	}
+	// No transaction to join: open one, so the price and its record
+	// commit together.
+	own, err := p.s.deps.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return hostapi.PriceChanged{}, sqlError("begin", err)
+	}
+	defer own.Rollback()
+	changed, err := p.s.deps.Panel.UpdateRecurringPrice(ctx, own, ch)
+	if err != nil {
+		return changed, err
+	}
+	if err := recordPriceWrite(ctx, own, ch.ServiceID, ch.To, p.s.plugin, p.s.deps.Now()); err != nil {
+		return hostapi.PriceChanged{}, err
+	}
+	if err := own.Commit(); err != nil {
+		return hostapi.PriceChanged{}, sqlError("commit the price", err)
+	}
+	return changed, nil
 }
 
 func (p *panel) SetServiceProperties(ctx context.Context, txID hostapi.TxID, serviceID uint64, props []hostapi.ServiceProperty) error {
@@ -359,6 +383,10 @@ func (r readOnlyPanel) AddCredit(context.Context, hostapi.TxID, hostapi.CreditGr
 func (r readOnlyPanel) Coupon(ctx context.Context, _ hostapi.TxID, code string, userID uint64) (hostapi.Coupon, error) {
 	// Outside any transaction: an adapter cannot hold a coupon's lock.
 	return r.p.Coupon(ctx, "", code, userID)
+}
+
+func (r readOnlyPanel) ServiceWrites(ctx context.Context, serviceID uint64) (hostapi.ServiceWrites, error) {
+	return r.p.ServiceWrites(ctx, serviceID)
 }
 
 func (r readOnlyPanel) CreateInvoice(context.Context, hostapi.TxID, hostapi.NewInvoice) (hostapi.Invoice, error) {
@@ -453,7 +481,17 @@ func (p *provision) Apply(ctx context.Context, serviceID uint64, target hostapi.
 		return hostapi.Applied{}, err
 	}
 	defer unlock()
-	return a.Apply(ctx, ref, target)
+	applied, err := a.Apply(ctx, ref, target)
+	if err != nil {
+		return applied, err
+	}
+	// Recorded under the service's lock, so the record follows the order
+	// of the applies. A failure here is reported: the caller retries its
+	// apply (absolute, so a no-op on the server) until the record is in.
+	if err := recordLimitWrites(ctx, p.s.deps.DB, serviceID, target, applied.After, p.s.plugin, p.s.deps.Now()); err != nil {
+		return hostapi.Applied{}, err
+	}
+	return applied, nil
 }
 
 func (p *provision) CheckCapacity(ctx context.Context, serviceID uint64, target hostapi.Target) error {

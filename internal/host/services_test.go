@@ -308,6 +308,11 @@ func (f *fakePanel) Coupon(context.Context, hostapi.TxID, string, uint64) (hosta
 	return hostapi.Coupon{}, nil
 }
 
+func (f *fakePanel) ServiceWrites(_ context.Context, id uint64) (hostapi.ServiceWrites, error) {
+	f.called = append(f.called, "ServiceWrites")
+	return hostapi.ServiceWrites{ServiceID: id}, nil
+}
+
 func TestReadOnlyPanel(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -333,6 +338,7 @@ func TestReadOnlyPanel(t *testing.T) {
 		{"Coupon", func(p hostapi.Panel) error { _, err := p.Coupon(ctx, "", "X", 1); return err }, false},
 		{"SetServiceProperties", func(p hostapi.Panel) error { return p.SetServiceProperties(ctx, "", 1, nil) }, true},
 		{"AddCredit", func(p hostapi.Panel) error { _, err := p.AddCredit(ctx, "", hostapi.CreditGrant{}); return err }, true},
+		{"ServiceWrites", func(p hostapi.Panel) error { _, err := p.ServiceWrites(ctx, 1); return err }, false},
 	}
 	for _, tc := range tests {
 		inner := &fakePanel{}

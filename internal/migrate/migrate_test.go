@@ -25,11 +25,13 @@ var hostTables = []string{
 	"upsell_panel_invoices",
 	"upsell_plugins",
 	"upsell_service_locks",
+	"upsell_service_writes",
 }
 
 // hostVersions are the host's migration versions: one per table, then
-// schema changes to existing tables (00007 indexes expired job leases).
-var hostVersions = []int64{1, 2, 3, 4, 5, 6, 7}
+// schema changes to existing tables (00007 indexes expired job leases), then
+// 00008's upsell_service_writes.
+var hostVersions = []int64{1, 2, 3, 4, 5, 6, 7, 8}
 
 // recordedHostVersions is what goose records for them, after its initial 0.
 var recordedHostVersions = append([]int64{0}, hostVersions...)
@@ -149,6 +151,7 @@ func TestHostSchema(t *testing.T) {
 			"upsell_panel_invoices": "id",
 			"upsell_plugins":        "name",
 			"upsell_service_locks":  "service_id",
+			"upsell_service_writes": "service_id`,`subject",
 		}
 		for _, table := range hostTables {
 			var name, ddl string
@@ -207,6 +210,10 @@ func TestHostSchema(t *testing.T) {
 			{"job with invalid JSON", "INSERT INTO upsell_jobs (kind, module, dedupe_key, payload, max_attempts, run_after, created_at, updated_at) VALUES ('event', 'm', 'invoice:2', '{oops', 5, " + now + ", " + now + ", " + now + ")", true},
 			{"job in unknown state", "INSERT INTO upsell_jobs (kind, module, dedupe_key, payload, state, max_attempts, run_after, created_at, updated_at) VALUES ('event', 'm', 'invoice:3', '{}', 'paused', 5, " + now + ", " + now + ", " + now + ")", true},
 			{"audit entry", "INSERT INTO upsell_audit (plugin, action, service_id, subject, message, data, created_at) VALUES ('host', 'provision', 7, 'service:7', 'ok', '{\"price\": \"9.99\"}', " + now + ")", false},
+			{"price written", "INSERT INTO upsell_service_writes (service_id, subject, price, limit_value, module, written_at) VALUES (7, 'price', 12.00, NULL, 'microupsell', " + now + ")", false},
+			{"limit written", "INSERT INTO upsell_service_writes (service_id, subject, price, limit_value, module, written_at) VALUES (7, 'memory_mib', NULL, 5120, 'microupsell', " + now + ")", false},
+			{"price written without a price", "INSERT INTO upsell_service_writes (service_id, subject, price, limit_value, module, written_at) VALUES (8, 'price', NULL, 5120, 'microupsell', " + now + ")", true},
+			{"limit written as a price", "INSERT INTO upsell_service_writes (service_id, subject, price, limit_value, module, written_at) VALUES (8, 'disk_mib', 1.00, NULL, 'microupsell', " + now + ")", true},
 			{"audit with invalid JSON", "INSERT INTO upsell_audit (plugin, action, message, data, created_at) VALUES ('host', 'provision', 'ok', 'not json', " + now + ")", true},
 		}
 		for _, tt := range tests {

@@ -123,6 +123,7 @@ const (
 	kindPriceRecomputed  = "price_recomputed"
 	kindLimitReset       = "limit_reset"
 	kindLimitRaised      = "limit_raised"
+	kindMovedByUpsell    = "moved_by_upsell"
 	kindNoBaseline       = "no_baseline"
 	kindServiceInactive  = "service_inactive"
 	kindServiceMissing   = "service_missing"
@@ -207,6 +208,11 @@ type observation struct {
 	curErr error
 	exp    expectation
 	known  bool
+	// writes is what upsell last wrote to the service, by any module:
+	// a value the panel holds that upsell itself wrote is another
+	// module's change (a configurable-option upgrade or downgrade), not
+	// the panel undoing the add-ons.
+	writes hostapi.ServiceWrites
 }
 
 // plan is what the fix does to one service.
@@ -310,6 +316,13 @@ func drift(o observation) (serviceDrift, plan) {
 				Message: fmt.Sprintf("no expected %s recorded yet: the fix records %s as the baseline", r, limitText(have, true))})
 			p.next.Limits[r] = have
 		case have == want:
+		case wroteLimit(o.writes, r, have):
+			// Another module (an option change) set it after the add-ons;
+			// their share is inside the value it set.
+			w := o.writes.Limits[r]
+			d.add(finding{Kind: kindMovedByUpsell, Verdict: Info, Resource: r, Expected: limitText(want, true), Actual: limitText(have, true),
+				Message: fmt.Sprintf("%s was set to %s by %s: expected from now on", r, limitText(have, true), w.Module)})
+			p.next.Limits[r] = have
 		case above(have, want):
 			// Raised by an admin (or a bigger plan): nothing the client
 			// paid for is missing. Keep it and expect it from now on.
@@ -332,7 +345,14 @@ func drift(o observation) (serviceDrift, plan) {
 				Repair: limitText(have+amount, true), Message: note})
 		}
 	}
-	if !svc.Price.Equal(exp.Price) {
+	switch {
+	case svc.Price.Equal(exp.Price):
+	case o.writes.Price != nil && o.writes.Price.Value.Equal(svc.Price):
+		// Another module moved the price (an option change, which keeps the
+		// add-ons' increase in it): nothing was dropped.
+		d.add(finding{Kind: kindMovedByUpsell, Verdict: Info, Expected: money.Format(exp.Price), Actual: money.Format(svc.Price),
+			Message: fmt.Sprintf("the recurring price was set to %s by %s: expected from now on", money.Format(svc.Price), o.writes.Price.Module)})
+	default:
 		// Paymenter recomputed the price from plan and options, which knows
 		// nothing of add-ons: put their increase back on the new base.
 		p.price = svc.Price.Add(o.held.increase)
@@ -343,8 +363,15 @@ func drift(o observation) (serviceDrift, plan) {
 			Repair: money.Format(p.price), Message: note})
 	}
 	p.next.Price = p.price
-	p.remember = p.restores() || !limitsEqual(p.next.Limits, exp.Limits)
+	p.remember = p.restores() || !limitsEqual(p.next.Limits, exp.Limits) || !p.next.Price.Equal(exp.Price)
 	return d, p
+}
+
+// wroteLimit reports whether upsell itself last set resource r of the
+// service to v.
+func wroteLimit(w hostapi.ServiceWrites, r hostapi.Resource, v int64) bool {
+	lw, ok := w.Limits[r]
+	return ok && lw.Value == v
 }
 
 // above reports whether limit a is more than b, unlimited being more than
@@ -484,8 +511,15 @@ func (m *Module) observe(ctx context.Context, serviceID uint64, hd *holding) (ob
 		o.cur, o.curErr = h.Provision.Read(ctx, serviceID)
 	}
 	var err error
-	o.exp, o.known, err = m.expected(ctx, "", serviceID)
-	return o, err
+	if o.exp, o.known, err = m.expected(ctx, "", serviceID); err != nil {
+		return o, err
+	}
+	// Read after the service and the server: a module's change landing in
+	// between is then either in neither or already recorded.
+	if o.writes, err = h.Panel.ServiceWrites(ctx, serviceID); err != nil {
+		return o, fmt.Errorf("read what upsell last wrote: %w", err)
+	}
+	return o, nil
 }
 
 // repair carries out a plan under the service's lock: the limits first,

@@ -145,6 +145,42 @@ func TestReconcileDrift(t *testing.T) {
 				next: &expectation{Price: dec("13.00"), Limits: hostapi.Limits{hostapi.MemoryMiB: 5120, hostapi.DiskMiB: 20480}}},
 		},
 		{
+			// The configurable-options module downgraded the RAM option
+			// 8 GB -> 2 GB on a service holding +1024: it set 3072 (the
+			// add-on kept) and 14.00 (the add-on's 2.00 kept). Nothing the
+			// client paid for is missing: rebased, nothing applied.
+			name: "option downgrade by another module",
+			in: observation{held: ram, svc: active("14.00"), cur: hostapi.Limits{hostapi.MemoryMiB: 3072},
+				exp: exp("20.00", hostapi.Limits{hostapi.MemoryMiB: 9216}), known: true,
+				writes: hostapi.ServiceWrites{ServiceID: 7, Price: &hostapi.PriceWrite{Value: dec("14.00"), Module: "configoptions"},
+					Limits: map[hostapi.Resource]hostapi.LimitWrite{hostapi.MemoryMiB: {Value: 3072, Module: "configoptions"}}}},
+			want: want{kinds: []string{"moved_by_upsell/info/memory_mib", "moved_by_upsell/info/"}, price: "14.00", remember: true,
+				next: &expectation{Price: dec("14.00"), Limits: hostapi.Limits{hostapi.MemoryMiB: 3072}}},
+		},
+		{
+			// After that downgrade Paymenter resets the server to the
+			// product's 2048 and recomputes 10.00: the panel, not upsell,
+			// set both, so the add-on goes back on top: 3072, 12.00.
+			name: "panel undoes after another module's change",
+			in: observation{held: ram, svc: active("10.00"), cur: hostapi.Limits{hostapi.MemoryMiB: 2048},
+				exp: exp("14.00", hostapi.Limits{hostapi.MemoryMiB: 3072}), known: true,
+				writes: hostapi.ServiceWrites{ServiceID: 7, Price: &hostapi.PriceWrite{Value: dec("14.00"), Module: "configoptions"},
+					Limits: map[hostapi.Resource]hostapi.LimitWrite{hostapi.MemoryMiB: {Value: 3072, Module: "configoptions"}}}},
+			want: want{kinds: []string{"limit_reset/restorable/memory_mib", "price_recomputed/restorable/"}, target: hostapi.Target{hostapi.MemoryMiB: 3072},
+				price: "12.00", restores: true, remember: true, next: &expectation{Price: dec("12.00"), Limits: hostapi.Limits{hostapi.MemoryMiB: 3072}}},
+		},
+		{
+			// Upsell's record names a value the panel no longer holds (it
+			// reset the server after an upgrade): a reset as before.
+			name: "upgrade by another module then reset",
+			in: observation{held: ram, svc: active("20.00"), cur: hostapi.Limits{hostapi.MemoryMiB: 4096},
+				exp: exp("20.00", hostapi.Limits{hostapi.MemoryMiB: 9216}), known: true,
+				writes: hostapi.ServiceWrites{ServiceID: 7, Price: &hostapi.PriceWrite{Value: dec("20.00"), Module: "configoptions"},
+					Limits: map[hostapi.Resource]hostapi.LimitWrite{hostapi.MemoryMiB: {Value: 9216, Module: "configoptions"}}}},
+			want: want{kinds: []string{"limit_reset/restorable/memory_mib"}, target: hostapi.Target{hostapi.MemoryMiB: 5120},
+				price: "20.00", restores: true, remember: true, next: &expectation{Price: dec("20.00"), Limits: hostapi.Limits{hostapi.MemoryMiB: 5120}}},
+		},
+		{
 			// Adding 1024 to nothing would be a guess.
 			name: "adapter does not report the resource",
 			in:   observation{held: ram, svc: active("10.00"), cur: hostapi.Limits{hostapi.DiskMiB: 10240}, exp: exp("12.00", hostapi.Limits{hostapi.MemoryMiB: 5120}), known: true},

@@ -1181,6 +1181,132 @@ func (x *Coupon) GetUsesByUser() int64 {
 	return 0
 }
 
+// What upsell itself last wrote to one service, by any module: minor 1.5.
+type ServiceWrites struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId uint64                 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	// Absent when upsell never set the service's recurring price.
+	Price *Write `protobuf:"bytes,2,opt,name=price,proto3" json:"price,omitempty"`
+	// By resource name; a resource upsell never applied is absent.
+	Limits        map[string]*Write `protobuf:"bytes,3,rep,name=limits,proto3" json:"limits,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceWrites) Reset() {
+	*x = ServiceWrites{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceWrites) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceWrites) ProtoMessage() {}
+
+func (x *ServiceWrites) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceWrites.ProtoReflect.Descriptor instead.
+func (*ServiceWrites) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ServiceWrites) GetServiceId() uint64 {
+	if x != nil {
+		return x.ServiceId
+	}
+	return 0
+}
+
+func (x *ServiceWrites) GetPrice() *Write {
+	if x != nil {
+		return x.Price
+	}
+	return nil
+}
+
+func (x *ServiceWrites) GetLimits() map[string]*Write {
+	if x != nil {
+		return x.Limits
+	}
+	return nil
+}
+
+// One value upsell wrote: a price as an exact decimal string, a limit as
+// its integer in decimal.
+type Write struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Value  string                 `protobuf:"bytes,1,opt,name=value,proto3" json:"value,omitempty"`
+	Module string                 `protobuf:"bytes,2,opt,name=module,proto3" json:"module,omitempty"`
+	// Unix nanoseconds, UTC.
+	At            int64 `protobuf:"varint,3,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Write) Reset() {
+	*x = Write{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Write) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Write) ProtoMessage() {}
+
+func (x *Write) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Write.ProtoReflect.Descriptor instead.
+func (*Write) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *Write) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *Write) GetModule() string {
+	if x != nil {
+		return x.Module
+	}
+	return ""
+}
+
+func (x *Write) GetAt() int64 {
+	if x != nil {
+		return x.At
+	}
+	return 0
+}
+
 type TaxRateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Percentage, e.g. "21.00"; "0" when the panel adds no tax to prices.
@@ -1191,7 +1317,7 @@ type TaxRateResponse struct {
 
 func (x *TaxRateResponse) Reset() {
 	*x = TaxRateResponse{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1203,7 +1329,7 @@ func (x *TaxRateResponse) String() string {
 func (*TaxRateResponse) ProtoMessage() {}
 
 func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[15]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1216,7 +1342,7 @@ func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaxRateResponse.ProtoReflect.Descriptor instead.
 func (*TaxRateResponse) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{15}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TaxRateResponse) GetRate() string {
@@ -1236,7 +1362,7 @@ type ServiceTargetRequest struct {
 
 func (x *ServiceTargetRequest) Reset() {
 	*x = ServiceTargetRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1374,7 @@ func (x *ServiceTargetRequest) String() string {
 func (*ServiceTargetRequest) ProtoMessage() {}
 
 func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[16]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1387,7 @@ func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceTargetRequest.ProtoReflect.Descriptor instead.
 func (*ServiceTargetRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{16}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ServiceTargetRequest) GetServiceId() uint64 {
@@ -1293,7 +1419,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1431,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1444,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{17}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AuditEntry) GetTx() string {
@@ -1379,7 +1505,7 @@ type AuditWritten struct {
 
 func (x *AuditWritten) Reset() {
 	*x = AuditWritten{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1391,7 +1517,7 @@ func (x *AuditWritten) String() string {
 func (*AuditWritten) ProtoMessage() {}
 
 func (x *AuditWritten) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1404,7 +1530,7 @@ func (x *AuditWritten) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditWritten.ProtoReflect.Descriptor instead.
 func (*AuditWritten) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{18}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AuditWritten) GetId() uint64 {
@@ -1433,7 +1559,7 @@ type SQLValue struct {
 
 func (x *SQLValue) Reset() {
 	*x = SQLValue{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1571,7 @@ func (x *SQLValue) String() string {
 func (*SQLValue) ProtoMessage() {}
 
 func (x *SQLValue) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1584,7 @@ func (x *SQLValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLValue.ProtoReflect.Descriptor instead.
 func (*SQLValue) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SQLValue) GetKind() isSQLValue_Kind {
@@ -1603,7 +1729,7 @@ type SQLRow struct {
 
 func (x *SQLRow) Reset() {
 	*x = SQLRow{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1741,7 @@ func (x *SQLRow) String() string {
 func (*SQLRow) ProtoMessage() {}
 
 func (x *SQLRow) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1754,7 @@ func (x *SQLRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRow.ProtoReflect.Descriptor instead.
 func (*SQLRow) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SQLRow) GetValues() []*SQLValue {
@@ -1649,7 +1775,7 @@ type SQLRequest struct {
 
 func (x *SQLRequest) Reset() {
 	*x = SQLRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1787,7 @@ func (x *SQLRequest) String() string {
 func (*SQLRequest) ProtoMessage() {}
 
 func (x *SQLRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1800,7 @@ func (x *SQLRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRequest.ProtoReflect.Descriptor instead.
 func (*SQLRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{21}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SQLRequest) GetTx() string {
@@ -1708,7 +1834,7 @@ type SQLRows struct {
 
 func (x *SQLRows) Reset() {
 	*x = SQLRows{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1720,7 +1846,7 @@ func (x *SQLRows) String() string {
 func (*SQLRows) ProtoMessage() {}
 
 func (x *SQLRows) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1733,7 +1859,7 @@ func (x *SQLRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRows.ProtoReflect.Descriptor instead.
 func (*SQLRows) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{22}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SQLRows) GetColumns() []string {
@@ -1760,7 +1886,7 @@ type SQLExecResult struct {
 
 func (x *SQLExecResult) Reset() {
 	*x = SQLExecResult{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +1898,7 @@ func (x *SQLExecResult) String() string {
 func (*SQLExecResult) ProtoMessage() {}
 
 func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +1911,7 @@ func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLExecResult.ProtoReflect.Descriptor instead.
 func (*SQLExecResult) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{23}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SQLExecResult) GetRowsAffected() int64 {
@@ -1811,7 +1937,7 @@ type TxRequest struct {
 
 func (x *TxRequest) Reset() {
 	*x = TxRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1823,7 +1949,7 @@ func (x *TxRequest) String() string {
 func (*TxRequest) ProtoMessage() {}
 
 func (x *TxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1836,7 +1962,7 @@ func (x *TxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxRequest.ProtoReflect.Descriptor instead.
 func (*TxRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{24}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *TxRequest) GetTx() string {
@@ -1855,7 +1981,7 @@ type TxStarted struct {
 
 func (x *TxStarted) Reset() {
 	*x = TxStarted{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1867,7 +1993,7 @@ func (x *TxStarted) String() string {
 func (*TxStarted) ProtoMessage() {}
 
 func (x *TxStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1880,7 +2006,7 @@ func (x *TxStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxStarted.ProtoReflect.Descriptor instead.
 func (*TxStarted) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{25}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TxStarted) GetTx() string {
@@ -2005,7 +2131,19 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\n" +
 	"uses_total\x18\x0f \x01(\x03R\tusesTotal\x12 \n" +
 	"\fuses_by_user\x18\x10 \x01(\x03R\n" +
-	"usesByUser\"%\n" +
+	"usesByUser\"\xf9\x01\n" +
+	"\rServiceWrites\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x01 \x01(\x04R\tserviceId\x12.\n" +
+	"\x05price\x18\x02 \x01(\v2\x18.upsell.hostapi.v1.WriteR\x05price\x12D\n" +
+	"\x06limits\x18\x03 \x03(\v2,.upsell.hostapi.v1.ServiceWrites.LimitsEntryR\x06limits\x1aS\n" +
+	"\vLimitsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12.\n" +
+	"\x05value\x18\x02 \x01(\v2\x18.upsell.hostapi.v1.WriteR\x05value:\x028\x01\"E\n" +
+	"\x05Write\x12\x14\n" +
+	"\x05value\x18\x01 \x01(\tR\x05value\x12\x16\n" +
+	"\x06module\x18\x02 \x01(\tR\x06module\x12\x0e\n" +
+	"\x02at\x18\x03 \x01(\x03R\x02at\"%\n" +
 	"\x0fTaxRateResponse\x12\x12\n" +
 	"\x04rate\x18\x01 \x01(\tR\x04rate\"h\n" +
 	"\x14ServiceTargetRequest\x12\x1d\n" +
@@ -2050,7 +2188,7 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\tTxRequest\x12\x0e\n" +
 	"\x02tx\x18\x01 \x01(\tR\x02tx\"\x1b\n" +
 	"\tTxStarted\x12\x0e\n" +
-	"\x02tx\x18\x01 \x01(\tR\x02tx2\xf2\a\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx2\xc6\b\n" +
 	"\x05Panel\x12F\n" +
 	"\bSettings\x12\x18.upsell.hostapi.v1.Empty\x1a .upsell.hostapi.v1.PanelSettings\x12F\n" +
 	"\n" +
@@ -2065,7 +2203,8 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\x12CreateServiceOrder\x12,.upsell.hostapi.v1.CreateServiceOrderRequest\x1a\x1f.upsell.hostapi.v1.ServiceOrder\x12`\n" +
 	"\x14SetServiceProperties\x12..upsell.hostapi.v1.SetServicePropertiesRequest\x1a\x18.upsell.hostapi.v1.Empty\x12R\n" +
 	"\tAddCredit\x12#.upsell.hostapi.v1.AddCreditRequest\x1a .upsell.hostapi.v1.CreditBalance\x12H\n" +
-	"\tGetCoupon\x12 .upsell.hostapi.v1.CouponRequest\x1a\x19.upsell.hostapi.v1.Coupon2\xee\x01\n" +
+	"\tGetCoupon\x12 .upsell.hostapi.v1.CouponRequest\x1a\x19.upsell.hostapi.v1.Coupon\x12R\n" +
+	"\x10GetServiceWrites\x12\x1c.upsell.hostapi.v1.IDRequest\x1a .upsell.hostapi.v1.ServiceWrites2\xee\x01\n" +
 	"\tProvision\x12?\n" +
 	"\x04Read\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x19.upsell.hostapi.v1.Limits\x12L\n" +
 	"\x05Apply\x12'.upsell.hostapi.v1.ServiceTargetRequest\x1a\x1a.upsell.hostapi.v1.Applied\x12R\n" +
@@ -2091,7 +2230,7 @@ func file_upsell_hostapi_v1_host_proto_rawDescGZIP() []byte {
 	return file_upsell_hostapi_v1_host_proto_rawDescData
 }
 
-var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_upsell_hostapi_v1_host_proto_goTypes = []any{
 	(*PanelSettings)(nil),               // 0: upsell.hostapi.v1.PanelSettings
 	(*IDRequest)(nil),                   // 1: upsell.hostapi.v1.IDRequest
@@ -2108,83 +2247,91 @@ var file_upsell_hostapi_v1_host_proto_goTypes = []any{
 	(*CreditBalance)(nil),               // 12: upsell.hostapi.v1.CreditBalance
 	(*CouponRequest)(nil),               // 13: upsell.hostapi.v1.CouponRequest
 	(*Coupon)(nil),                      // 14: upsell.hostapi.v1.Coupon
-	(*TaxRateResponse)(nil),             // 15: upsell.hostapi.v1.TaxRateResponse
-	(*ServiceTargetRequest)(nil),        // 16: upsell.hostapi.v1.ServiceTargetRequest
-	(*AuditEntry)(nil),                  // 17: upsell.hostapi.v1.AuditEntry
-	(*AuditWritten)(nil),                // 18: upsell.hostapi.v1.AuditWritten
-	(*SQLValue)(nil),                    // 19: upsell.hostapi.v1.SQLValue
-	(*SQLRow)(nil),                      // 20: upsell.hostapi.v1.SQLRow
-	(*SQLRequest)(nil),                  // 21: upsell.hostapi.v1.SQLRequest
-	(*SQLRows)(nil),                     // 22: upsell.hostapi.v1.SQLRows
-	(*SQLExecResult)(nil),               // 23: upsell.hostapi.v1.SQLExecResult
-	(*TxRequest)(nil),                   // 24: upsell.hostapi.v1.TxRequest
-	(*TxStarted)(nil),                   // 25: upsell.hostapi.v1.TxStarted
-	(*InvoiceItem)(nil),                 // 26: upsell.hostapi.v1.InvoiceItem
-	(*Cycle)(nil),                       // 27: upsell.hostapi.v1.Cycle
-	(*Invoice)(nil),                     // 28: upsell.hostapi.v1.Invoice
-	(*Limits)(nil),                      // 29: upsell.hostapi.v1.Limits
-	(*Empty)(nil),                       // 30: upsell.hostapi.v1.Empty
-	(*Service)(nil),                     // 31: upsell.hostapi.v1.Service
-	(*User)(nil),                        // 32: upsell.hostapi.v1.User
-	(*Applied)(nil),                     // 33: upsell.hostapi.v1.Applied
+	(*ServiceWrites)(nil),               // 15: upsell.hostapi.v1.ServiceWrites
+	(*Write)(nil),                       // 16: upsell.hostapi.v1.Write
+	(*TaxRateResponse)(nil),             // 17: upsell.hostapi.v1.TaxRateResponse
+	(*ServiceTargetRequest)(nil),        // 18: upsell.hostapi.v1.ServiceTargetRequest
+	(*AuditEntry)(nil),                  // 19: upsell.hostapi.v1.AuditEntry
+	(*AuditWritten)(nil),                // 20: upsell.hostapi.v1.AuditWritten
+	(*SQLValue)(nil),                    // 21: upsell.hostapi.v1.SQLValue
+	(*SQLRow)(nil),                      // 22: upsell.hostapi.v1.SQLRow
+	(*SQLRequest)(nil),                  // 23: upsell.hostapi.v1.SQLRequest
+	(*SQLRows)(nil),                     // 24: upsell.hostapi.v1.SQLRows
+	(*SQLExecResult)(nil),               // 25: upsell.hostapi.v1.SQLExecResult
+	(*TxRequest)(nil),                   // 26: upsell.hostapi.v1.TxRequest
+	(*TxStarted)(nil),                   // 27: upsell.hostapi.v1.TxStarted
+	nil,                                 // 28: upsell.hostapi.v1.ServiceWrites.LimitsEntry
+	(*InvoiceItem)(nil),                 // 29: upsell.hostapi.v1.InvoiceItem
+	(*Cycle)(nil),                       // 30: upsell.hostapi.v1.Cycle
+	(*Invoice)(nil),                     // 31: upsell.hostapi.v1.Invoice
+	(*Limits)(nil),                      // 32: upsell.hostapi.v1.Limits
+	(*Empty)(nil),                       // 33: upsell.hostapi.v1.Empty
+	(*Service)(nil),                     // 34: upsell.hostapi.v1.Service
+	(*User)(nil),                        // 35: upsell.hostapi.v1.User
+	(*Applied)(nil),                     // 36: upsell.hostapi.v1.Applied
 }
 var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
-	26, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
-	27, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
+	29, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
+	30, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
 	7,  // 2: upsell.hostapi.v1.CreateServiceOrderRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
-	28, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
+	31, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
 	7,  // 4: upsell.hostapi.v1.SetServicePropertiesRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
-	29, // 5: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
-	19, // 6: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
-	19, // 7: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
-	20, // 8: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
-	30, // 9: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
-	1,  // 10: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
-	1,  // 11: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
-	1,  // 12: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
-	2,  // 13: upsell.hostapi.v1.Panel.CreateInvoice:input_type -> upsell.hostapi.v1.CreateInvoiceRequest
-	3,  // 14: upsell.hostapi.v1.Panel.UpdateRecurringPrice:input_type -> upsell.hostapi.v1.PriceChangeRequest
-	1,  // 15: upsell.hostapi.v1.Panel.ExclusiveTaxRate:input_type -> upsell.hostapi.v1.IDRequest
-	5,  // 16: upsell.hostapi.v1.Panel.GetProductPlan:input_type -> upsell.hostapi.v1.ProductPlanRequest
-	8,  // 17: upsell.hostapi.v1.Panel.CreateServiceOrder:input_type -> upsell.hostapi.v1.CreateServiceOrderRequest
-	10, // 18: upsell.hostapi.v1.Panel.SetServiceProperties:input_type -> upsell.hostapi.v1.SetServicePropertiesRequest
-	11, // 19: upsell.hostapi.v1.Panel.AddCredit:input_type -> upsell.hostapi.v1.AddCreditRequest
-	13, // 20: upsell.hostapi.v1.Panel.GetCoupon:input_type -> upsell.hostapi.v1.CouponRequest
-	1,  // 21: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
-	16, // 22: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	16, // 23: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	17, // 24: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
-	30, // 25: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
-	24, // 26: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
-	24, // 27: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
-	21, // 28: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
-	21, // 29: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
-	0,  // 30: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
-	31, // 31: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
-	32, // 32: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
-	28, // 33: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
-	28, // 34: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
-	4,  // 35: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
-	15, // 36: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
-	6,  // 37: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
-	9,  // 38: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
-	30, // 39: upsell.hostapi.v1.Panel.SetServiceProperties:output_type -> upsell.hostapi.v1.Empty
-	12, // 40: upsell.hostapi.v1.Panel.AddCredit:output_type -> upsell.hostapi.v1.CreditBalance
-	14, // 41: upsell.hostapi.v1.Panel.GetCoupon:output_type -> upsell.hostapi.v1.Coupon
-	29, // 42: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
-	33, // 43: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
-	30, // 44: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
-	18, // 45: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
-	25, // 46: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
-	30, // 47: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
-	30, // 48: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
-	22, // 49: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
-	23, // 50: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
-	30, // [30:51] is the sub-list for method output_type
-	9,  // [9:30] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	16, // 5: upsell.hostapi.v1.ServiceWrites.price:type_name -> upsell.hostapi.v1.Write
+	28, // 6: upsell.hostapi.v1.ServiceWrites.limits:type_name -> upsell.hostapi.v1.ServiceWrites.LimitsEntry
+	32, // 7: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
+	21, // 8: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
+	21, // 9: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
+	22, // 10: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
+	16, // 11: upsell.hostapi.v1.ServiceWrites.LimitsEntry.value:type_name -> upsell.hostapi.v1.Write
+	33, // 12: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
+	1,  // 13: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
+	1,  // 14: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
+	1,  // 15: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
+	2,  // 16: upsell.hostapi.v1.Panel.CreateInvoice:input_type -> upsell.hostapi.v1.CreateInvoiceRequest
+	3,  // 17: upsell.hostapi.v1.Panel.UpdateRecurringPrice:input_type -> upsell.hostapi.v1.PriceChangeRequest
+	1,  // 18: upsell.hostapi.v1.Panel.ExclusiveTaxRate:input_type -> upsell.hostapi.v1.IDRequest
+	5,  // 19: upsell.hostapi.v1.Panel.GetProductPlan:input_type -> upsell.hostapi.v1.ProductPlanRequest
+	8,  // 20: upsell.hostapi.v1.Panel.CreateServiceOrder:input_type -> upsell.hostapi.v1.CreateServiceOrderRequest
+	10, // 21: upsell.hostapi.v1.Panel.SetServiceProperties:input_type -> upsell.hostapi.v1.SetServicePropertiesRequest
+	11, // 22: upsell.hostapi.v1.Panel.AddCredit:input_type -> upsell.hostapi.v1.AddCreditRequest
+	13, // 23: upsell.hostapi.v1.Panel.GetCoupon:input_type -> upsell.hostapi.v1.CouponRequest
+	1,  // 24: upsell.hostapi.v1.Panel.GetServiceWrites:input_type -> upsell.hostapi.v1.IDRequest
+	1,  // 25: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
+	18, // 26: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	18, // 27: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	19, // 28: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
+	33, // 29: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
+	26, // 30: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
+	26, // 31: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
+	23, // 32: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
+	23, // 33: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
+	0,  // 34: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
+	34, // 35: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
+	35, // 36: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
+	31, // 37: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
+	31, // 38: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
+	4,  // 39: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
+	17, // 40: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
+	6,  // 41: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
+	9,  // 42: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
+	33, // 43: upsell.hostapi.v1.Panel.SetServiceProperties:output_type -> upsell.hostapi.v1.Empty
+	12, // 44: upsell.hostapi.v1.Panel.AddCredit:output_type -> upsell.hostapi.v1.CreditBalance
+	14, // 45: upsell.hostapi.v1.Panel.GetCoupon:output_type -> upsell.hostapi.v1.Coupon
+	15, // 46: upsell.hostapi.v1.Panel.GetServiceWrites:output_type -> upsell.hostapi.v1.ServiceWrites
+	32, // 47: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
+	36, // 48: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
+	33, // 49: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
+	20, // 50: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
+	27, // 51: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
+	33, // 52: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
+	33, // 53: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
+	24, // 54: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
+	25, // 55: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
+	34, // [34:56] is the sub-list for method output_type
+	12, // [12:34] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_upsell_hostapi_v1_host_proto_init() }
@@ -2193,7 +2340,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 		return
 	}
 	file_upsell_hostapi_v1_types_proto_init()
-	file_upsell_hostapi_v1_host_proto_msgTypes[19].OneofWrappers = []any{
+	file_upsell_hostapi_v1_host_proto_msgTypes[21].OneofWrappers = []any{
 		(*SQLValue_Null)(nil),
 		(*SQLValue_Int)(nil),
 		(*SQLValue_Uint)(nil),
@@ -2209,7 +2356,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_upsell_hostapi_v1_host_proto_rawDesc), len(file_upsell_hostapi_v1_host_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

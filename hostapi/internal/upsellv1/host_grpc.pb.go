@@ -34,6 +34,7 @@ const (
 	Panel_SetServiceProperties_FullMethodName = "/upsell.hostapi.v1.Panel/SetServiceProperties"
 	Panel_AddCredit_FullMethodName            = "/upsell.hostapi.v1.Panel/AddCredit"
 	Panel_GetCoupon_FullMethodName            = "/upsell.hostapi.v1.Panel/GetCoupon"
+	Panel_GetServiceWrites_FullMethodName     = "/upsell.hostapi.v1.Panel/GetServiceWrites"
 )
 
 // PanelClient is the client API for Panel service.
@@ -64,6 +65,9 @@ type PanelClient interface {
 	// A coupon by code with its uses in total and by the user, read in tx
 	// with the coupon locked so that uses are counted once; minor 1.4.
 	GetCoupon(ctx context.Context, in *CouponRequest, opts ...grpc.CallOption) (*Coupon, error)
+	// The price and limits upsell last wrote to a service, whichever module
+	// wrote them; minor version 1.5.
+	GetServiceWrites(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*ServiceWrites, error)
 }
 
 type panelClient struct {
@@ -194,6 +198,16 @@ func (c *panelClient) GetCoupon(ctx context.Context, in *CouponRequest, opts ...
 	return out, nil
 }
 
+func (c *panelClient) GetServiceWrites(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*ServiceWrites, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ServiceWrites)
+	err := c.cc.Invoke(ctx, Panel_GetServiceWrites_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PanelServer is the server API for Panel service.
 // All implementations must embed UnimplementedPanelServer
 // for forward compatibility.
@@ -222,6 +236,9 @@ type PanelServer interface {
 	// A coupon by code with its uses in total and by the user, read in tx
 	// with the coupon locked so that uses are counted once; minor 1.4.
 	GetCoupon(context.Context, *CouponRequest) (*Coupon, error)
+	// The price and limits upsell last wrote to a service, whichever module
+	// wrote them; minor version 1.5.
+	GetServiceWrites(context.Context, *IDRequest) (*ServiceWrites, error)
 	mustEmbedUnimplementedPanelServer()
 }
 
@@ -267,6 +284,9 @@ func (UnimplementedPanelServer) AddCredit(context.Context, *AddCreditRequest) (*
 }
 func (UnimplementedPanelServer) GetCoupon(context.Context, *CouponRequest) (*Coupon, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCoupon not implemented")
+}
+func (UnimplementedPanelServer) GetServiceWrites(context.Context, *IDRequest) (*ServiceWrites, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetServiceWrites not implemented")
 }
 func (UnimplementedPanelServer) mustEmbedUnimplementedPanelServer() {}
 func (UnimplementedPanelServer) testEmbeddedByValue()               {}
@@ -505,6 +525,24 @@ func _Panel_GetCoupon_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Panel_GetServiceWrites_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IDRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PanelServer).GetServiceWrites(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Panel_GetServiceWrites_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PanelServer).GetServiceWrites(ctx, req.(*IDRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Panel_ServiceDesc is the grpc.ServiceDesc for Panel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -559,6 +597,10 @@ var Panel_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCoupon",
 			Handler:    _Panel_GetCoupon_Handler,
+		},
+		{
+			MethodName: "GetServiceWrites",
+			Handler:    _Panel_GetServiceWrites_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
