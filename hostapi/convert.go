@@ -284,11 +284,11 @@ func httpRequestFromWire(w *pb.HTTPRequest) (HTTPRequest, error) {
 }
 
 func httpResponseToWire(r HTTPResponse) *pb.HTTPResponse {
-	return &pb.HTTPResponse{Status: int32(r.Status), Header: headersToWire(r.Header), Body: r.Body}
+	return &pb.HTTPResponse{Status: int32(r.Status), Header: headersToWire(r.Header), Body: r.Body, ReuseUntil: timeToWire(r.ReuseUntil)}
 }
 
 func httpResponseFromWire(w *pb.HTTPResponse) HTTPResponse {
-	return HTTPResponse{Status: int(w.GetStatus()), Header: headersFromWire(w.GetHeader()), Body: w.GetBody()}
+	return HTTPResponse{Status: int(w.GetStatus()), Header: headersFromWire(w.GetHeader()), Body: w.GetBody(), ReuseUntil: timeFromWire(w.GetReuseUntil())}
 }
 
 func eventToWire(e Event) *pb.Event {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -132,7 +133,7 @@ func (p *ModulePlugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) err
 // GRPCClient returns the host-side shim, a Module. ctx is the plugin's
 // lifetime: calls fail fast once it is done.
 func (p *ModulePlugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &ModuleClient{c: pb.NewModuleClient(c), done: ctx, broker: &hostBroker{broker: broker}}, nil
+	return &ModuleClient{c: pb.NewModuleClient(c), done: ctx, broker: &hostBroker{broker: broker}, memo: newReplyMemo(DefaultReplyMemoEntries)}, nil
 }
 
 type moduleServer struct {
@@ -178,6 +179,45 @@ type ModuleClient struct {
 	c      pb.ModuleClient
 	done   context.Context
 	broker *hostBroker
+
+	// memo holds the replies the module marked reusable (nil: none kept);
+	// it lives and dies with this plugin instance, so a restarted module
+	// (new settings, new code) is asked afresh.
+	memoMu sync.RWMutex
+	memo   *replyMemo
+	now    func() time.Time
+}
+
+// MemoizeReplies sets how many reusable replies (HTTPResponse.ReuseUntil)
+// the client keeps, DefaultReplyMemoEntries unless told; 0 keeps none and
+// forgets those kept.
+func (m *ModuleClient) MemoizeReplies(entries int) {
+	m.memoMu.Lock()
+	defer m.memoMu.Unlock()
+	m.memo = newReplyMemo(entries)
+}
+
+// MemoizedReplies is the number of replies kept now.
+func (m *ModuleClient) MemoizedReplies() int {
+	m.memoMu.RLock()
+	defer m.memoMu.RUnlock()
+	if m.memo == nil {
+		return 0
+	}
+	return m.memo.len()
+}
+
+func (m *ModuleClient) replyMemo() *replyMemo {
+	m.memoMu.RLock()
+	defer m.memoMu.RUnlock()
+	return m.memo
+}
+
+func (m *ModuleClient) clock() time.Time {
+	if m.now != nil {
+		return m.now()
+	}
+	return time.Now()
 }
 
 var _ Module = (*ModuleClient)(nil)
@@ -210,11 +250,24 @@ func (m *ModuleClient) HandleHTTP(ctx context.Context, req HTTPRequest) (HTTPRes
 	if err != nil {
 		return HTTPResponse{}, Errorf(CodeInternal, "encode request: %w", err)
 	}
+	memo := m.replyMemo()
+	var key [32]byte
+	if memo != nil {
+		if key, err = requestDigest(w); err != nil {
+			return HTTPResponse{}, Errorf(CodeInternal, "digest request: %w", err)
+		}
+		if out, ok := memo.get(key, m.clock()); ok {
+			return httpResponseFromWire(out), nil
+		}
+	}
 	ctx, cancel := callCtx(ctx, m.done)
 	defer cancel()
 	out, err := m.c.HandleHTTP(ctx, w, callOptions()...)
 	if err != nil {
 		return HTTPResponse{}, fromStatus(ctx, m.done, err)
+	}
+	if memo != nil {
+		memo.put(key, out, m.clock())
 	}
 	return httpResponseFromWire(out), nil
 }

@@ -537,6 +537,14 @@ type HTTPResponse struct {
 	Status int
 	Header map[string][]string
 	Body   []byte
+	// ReuseUntil lets the host answer an identical request (every field of
+	// HTTPRequest the same, RequestID aside) with this reply until then,
+	// without a call to the module. Set it only on a reply that is a pure
+	// function of the request and the clock up to that time: a reply that
+	// read anything the request does not carry (a call back to the host,
+	// a query of its own) must leave it zero. The host honours it for 2xx
+	// replies only and never beyond a few minutes. Minor version 1.5.
+	ReuseUntil time.Time
 }
 
 // EventKind names a panel event.

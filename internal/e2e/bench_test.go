@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/internal/auth"
 	"github.com/upsell-io/upsell/internal/intake"
 )
@@ -61,6 +62,12 @@ func get(b testing.TB, c *http.Client, url string, header map[string]string) {
 // the same two queries with statements prepared once, scan every column,
 // answer JSON. Side by side, with 1 and 8 requests in flight per core: the
 // first is latency, the second throughput under load.
+//
+// "upsell" is the daemon as it runs: the host reads the service and the
+// offer for every request and reuses the module's reply while they are
+// unchanged (HTTPResponse.ReuseUntil). "upsell-ask" turns that reuse off, so
+// every request also crosses to the module process: the cost of a first
+// view, or of a list whose service or holdings just changed.
 func BenchmarkQuote(b *testing.B) {
 	e := newEnv(b)
 	for range 3 {
@@ -69,8 +76,14 @@ func BenchmarkQuote(b *testing.B) {
 	client := e.client("")
 	url := e.http.URL + "/m/microupsell/packages"
 	bare := bareQuoteServer(b, e)
+	mc := e.moduleClient(b, "microupsell")
 	for _, inFlight := range []int{1, 8} {
 		b.Run(fmt.Sprintf("upsell/inflight=%d", inFlight), func(b *testing.B) {
+			runGets(b, e, inFlight, e.http.Client(), url, client)
+		})
+		b.Run(fmt.Sprintf("upsell-ask/inflight=%d", inFlight), func(b *testing.B) {
+			mc.MemoizeReplies(0)
+			defer mc.MemoizeReplies(hostapi.DefaultReplyMemoEntries)
 			runGets(b, e, inFlight, e.http.Client(), url, client)
 		})
 		b.Run(fmt.Sprintf("bare/inflight=%d", inFlight), func(b *testing.B) {

@@ -2,12 +2,15 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/internal/intake"
 	"github.com/upsell-io/upsell/internal/pterosim"
 )
@@ -257,5 +260,72 @@ func TestAdapterOutageAppliesOnceAfterwards(t *testing.T) {
 	}
 	if s := e.snapshot(); s.memory != 5120 || s.price != "12.00" {
 		t.Fatalf("after recovery: %+v", s)
+	}
+}
+
+// moduleClient is the host's client of a running module.
+func (e *env) moduleClient(t testing.TB, name string) *hostapi.ModuleClient {
+	t.Helper()
+	m, err := e.d.Supervisor.Module(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, ok := m.(*hostapi.ModuleClient)
+	if !ok {
+		t.Fatalf("module %s is a %T", name, m)
+	}
+	return mc
+}
+
+// The host reuses the package list's reply for an identical request, and
+// only for one: a panel price change, an admin's package change and a
+// purchase each show on the next list at once.
+func TestPackageListIsNeverStale(t *testing.T) {
+	e := newEnv(t)
+	pkg := e.createPackage(map[string]any{"name": "+1 GB RAM", "resource": "memory_mib", "amount": 1024, "max_per_service": 1,
+		"monthly_prices": map[string]string{"EUR": "2.00"}})
+	type listed struct {
+		Recurring string `json:"recurring_price"`
+		Packages  []struct {
+			ID        uint64 `json:"package_id"`
+			Increase  string `json:"recurring_increase"`
+			NewPrice  string `json:"new_recurring_price"`
+			Available bool   `json:"available"`
+		} `json:"packages"`
+	}
+	list := func() listed {
+		t.Helper()
+		r := e.do("GET", "/m/microupsell/packages", e.client(""), nil)
+		var l listed
+		r.decode(t, &l)
+		if r.code != http.StatusOK || len(l.Packages) != 1 || l.Packages[0].ID != pkg {
+			t.Fatalf("list: %d %s", r.code, r.body)
+		}
+		return l
+	}
+	mc := e.moduleClient(t, "microupsell")
+	first := list()
+	if again := list(); !reflect.DeepEqual(again, first) || mc.MemoizedReplies() != 1 {
+		t.Fatalf("the same list twice: %+v then %+v, %d replies kept; want one reply kept and reused", first, again, mc.MemoizedReplies())
+	}
+	if p := first.Packages[0]; first.Recurring != "10.00" || p.Increase != "2.00" || p.NewPrice != "12.00" || !p.Available {
+		t.Fatalf("first list %+v", first)
+	}
+
+	if _, err := e.db.Exec("UPDATE services SET price = 11.00 WHERE id = ?", e.seeded.ServiceID); err != nil {
+		t.Fatal(err)
+	}
+	if l := list(); l.Recurring != "11.00" || l.Packages[0].NewPrice != "13.00" {
+		t.Fatalf("after the panel's price change: %+v; want 11.00 -> 13.00", l)
+	}
+	if r := e.do("PATCH", fmt.Sprintf("/m/microupsell/admin/packages/%d", pkg), e.admin(), map[string]any{"monthly_prices": map[string]string{"EUR": "3.00"}}); r.code != http.StatusOK {
+		t.Fatalf("price change: %d %s", r.code, r.body)
+	}
+	if l := list(); l.Packages[0].Increase != "3.00" || l.Packages[0].NewPrice != "14.00" {
+		t.Fatalf("after the admin's price change: %+v; want +3.00 -> 14.00", l)
+	}
+	e.buy(pkg, "k1")
+	if l := list(); l.Packages[0].Available {
+		t.Fatalf("after buying the only one allowed: %+v; want unavailable", l)
 	}
 }

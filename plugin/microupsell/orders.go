@@ -121,11 +121,17 @@ func (m *Module) quote(pkg Package, svc hostapi.Service, settings hostapi.PanelS
 // taxRate is the exclusive tax the panel adds to the client's recurring
 // price; the panel is asked only when its settings say it adds any.
 func (m *Module) taxRate(ctx context.Context, settings hostapi.PanelSettings, userID uint64) (decimal.Decimal, error) {
-	if !settings.TaxEnabled || !strings.EqualFold(settings.TaxType, "exclusive") {
+	if !exclusiveTax(settings) {
 		return decimal.Zero, nil
 	}
 	h, _ := m.deps()
 	return h.Panel.ExclusiveTaxRate(ctx, userID)
+}
+
+// exclusiveTax reports whether the panel adds tax to recurring prices,
+// which takes a call back to the host for the client's rate.
+func exclusiveTax(settings hostapi.PanelSettings) bool {
+	return settings.TaxEnabled && strings.EqualFold(settings.TaxType, "exclusive")
 }
 
 const heldByService = `SELECT package_id, COUNT(*) FROM ext_micro_upsell_order_addons
@@ -181,10 +187,26 @@ func (m *Module) listPackages(ctx context.Context, req hostapi.HTTPRequest) (hos
 		}
 		out = append(out, v)
 	}
-	return jsonResponse(http.StatusOK, map[string]any{
+	resp, err := jsonResponse(http.StatusOK, map[string]any{
 		"service_id": svc.ID, "currency": svc.Currency, "recurring_price": money.Format(svc.Price),
 		"expires_at": svc.ExpiresAt.Format("2006-01-02"), "packages": out,
 	})
+	fromRequest := req.Service != nil && req.Settings != nil && req.Prefetched[offerPrefetch] != nil
+	if err == nil && fromRequest && !exclusiveTax(settings) {
+		// Everything this list read came with the request (the service,
+		// the settings, the prefetched offer) but the date: the host may
+		// answer the same request with it until the panel's next midnight,
+		// when the days left change. With exclusive tax it also read the
+		// client's rate, which the request does not carry.
+		resp.ReuseUntil = nextMidnight(m.now(), settings.Location())
+	}
+	return resp, err
+}
+
+// nextMidnight is the start of the day after now's in loc.
+func nextMidnight(now time.Time, loc *time.Location) time.Time {
+	y, mo, d := now.In(loc).Date()
+	return time.Date(y, mo, d+1, 0, 0, 0, 0, loc)
 }
 
 // buyRequest is all a client sends: prices come from the database.

@@ -280,10 +280,14 @@ func (x *HTTPRequest) GetPrefetched() map[string]*SQLRows {
 }
 
 type HTTPResponse struct {
-	state         protoimpl.MessageState   `protogen:"open.v1"`
-	Status        int32                    `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
-	Header        map[string]*HeaderValues `protobuf:"bytes,2,rep,name=header,proto3" json:"header,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Body          []byte                   `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	state  protoimpl.MessageState   `protogen:"open.v1"`
+	Status int32                    `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Header map[string]*HeaderValues `protobuf:"bytes,2,rep,name=header,proto3" json:"header,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Body   []byte                   `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// Unix nanoseconds, UTC; 0 means never. Until then the host may answer
+	// an identical request (the same fields, request id aside) with this
+	// reply without asking the module again (minor version 1.5).
+	ReuseUntil    int64 `protobuf:"varint,4,opt,name=reuse_until,json=reuseUntil,proto3" json:"reuse_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -337,6 +341,13 @@ func (x *HTTPResponse) GetBody() []byte {
 		return x.Body
 	}
 	return nil
+}
+
+func (x *HTTPResponse) GetReuseUntil() int64 {
+	if x != nil {
+		return x.ReuseUntil
+	}
+	return 0
 }
 
 type Event struct {
@@ -683,11 +694,13 @@ const file_upsell_hostapi_v1_plugin_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\v2\x1f.upsell.hostapi.v1.HeaderValuesR\x05value:\x028\x01\x1aY\n" +
 	"\x0fPrefetchedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
-	"\x05value\x18\x02 \x01(\v2\x1a.upsell.hostapi.v1.SQLRowsR\x05value:\x028\x01\"\xdb\x01\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.upsell.hostapi.v1.SQLRowsR\x05value:\x028\x01\"\xfc\x01\n" +
 	"\fHTTPResponse\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\x05R\x06status\x12C\n" +
 	"\x06header\x18\x02 \x03(\v2+.upsell.hostapi.v1.HTTPResponse.HeaderEntryR\x06header\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\x1aZ\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1f\n" +
+	"\vreuse_until\x18\x04 \x01(\x03R\n" +
+	"reuseUntil\x1aZ\n" +
 	"\vHeaderEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x125\n" +
 	"\x05value\x18\x02 \x01(\v2\x1f.upsell.hostapi.v1.HeaderValuesR\x05value:\x028\x01\"\x99\x01\n" +
