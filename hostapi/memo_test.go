@@ -124,17 +124,19 @@ func TestRequestDigest(t *testing.T) {
 		t.Fatal("the request id changed the digest")
 	}
 	for name, change := range map[string]func(*HTTPRequest){
-		"path":        func(r *HTTPRequest) { r.Path = "/orders" },
-		"query":       func(r *HTTPRequest) { r.Query["a"] = []string{"2"} },
-		"header":      func(r *HTTPRequest) { r.Header["Idempotency-Key"] = []string{"k"} },
-		"body":        func(r *HTTPRequest) { r.Body = []byte("{}") },
-		"user":        func(r *HTTPRequest) { r.Principal.UserID = 4 },
-		"service":     func(r *HTTPRequest) { r.Principal.ServiceID = 8 },
-		"price":       func(r *HTTPRequest) { r.Service.Price = decimal.RequireFromString("0.01") },
-		"status":      func(r *HTTPRequest) { r.Service.Status = ServiceSuspended },
-		"timezone":    func(r *HTTPRequest) { r.Settings.Timezone = "UTC" },
-		"a held row":  func(r *HTTPRequest) { r.Prefetched["offer"].Values[0][1] = int64(1) },
-		"another row": func(r *HTTPRequest) { r.Prefetched["offer"].Values = append(r.Prefetched["offer"].Values, []any{int64(2), int64(0)}) },
+		"path":       func(r *HTTPRequest) { r.Path = "/orders" },
+		"query":      func(r *HTTPRequest) { r.Query["a"] = []string{"2"} },
+		"header":     func(r *HTTPRequest) { r.Header["Idempotency-Key"] = []string{"k"} },
+		"body":       func(r *HTTPRequest) { r.Body = []byte("{}") },
+		"user":       func(r *HTTPRequest) { r.Principal.UserID = 4 },
+		"service":    func(r *HTTPRequest) { r.Principal.ServiceID = 8 },
+		"price":      func(r *HTTPRequest) { r.Service.Price = decimal.RequireFromString("0.01") },
+		"status":     func(r *HTTPRequest) { r.Service.Status = ServiceSuspended },
+		"timezone":   func(r *HTTPRequest) { r.Settings.Timezone = "UTC" },
+		"a held row": func(r *HTTPRequest) { r.Prefetched["offer"].Values[0][1] = int64(1) },
+		"another row": func(r *HTTPRequest) {
+			r.Prefetched["offer"].Values = append(r.Prefetched["offer"].Values, []any{int64(2), int64(0)})
+		},
 	} {
 		r := base()
 		change(&r)
