@@ -281,11 +281,7 @@ func (p *panel) UpdateRecurringPrice(ctx context.Context, txID hostapi.TxID, ch 
 		return hostapi.PriceChanged{}, err
 	}
 	if tx != nil {
-		changed, err := p.s.deps.Panel.UpdateRecurringPrice(ctx, tx, ch)
-		if err != nil {
-			return changed, err
-		}
-		return changed, recordPriceWrite(ctx, tx, ch.ServiceID, ch.To, p.s.plugin, p.s.deps.Now())
+		return p.updateRecurringPrice(ctx, tx, ch)
 	}
 	// No transaction to join: open one, so the price and its record
 	// commit together.
@@ -294,17 +290,23 @@ func (p *panel) UpdateRecurringPrice(ctx context.Context, txID hostapi.TxID, ch 
 		return hostapi.PriceChanged{}, sqlError("begin", err)
 	}
 	defer own.Rollback()
-	changed, err := p.s.deps.Panel.UpdateRecurringPrice(ctx, own, ch)
+	changed, err := p.updateRecurringPrice(ctx, own, ch)
 	if err != nil {
 		return changed, err
-	}
-	if err := recordPriceWrite(ctx, own, ch.ServiceID, ch.To, p.s.plugin, p.s.deps.Now()); err != nil {
-		return hostapi.PriceChanged{}, err
 	}
 	if err := own.Commit(); err != nil {
 		return hostapi.PriceChanged{}, sqlError("commit the price", err)
 	}
 	return changed, nil
+}
+
+// updateRecurringPrice sets the price in tx and records who set it.
+func (p *panel) updateRecurringPrice(ctx context.Context, tx *sqlx.Tx, ch hostapi.PriceChange) (hostapi.PriceChanged, error) {
+	changed, err := p.s.deps.Panel.UpdateRecurringPrice(ctx, tx, ch)
+	if err != nil {
+		return changed, err
+	}
+	return changed, recordPriceWrite(ctx, tx, ch.ServiceID, ch.To, p.s.plugin, p.s.deps.Now())
 }
 
 func (p *panel) SetServiceProperties(ctx context.Context, txID hostapi.TxID, serviceID uint64, props []hostapi.ServiceProperty) error {
