@@ -2,6 +2,7 @@ package hostapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"sync"
 	"time"
@@ -185,7 +186,6 @@ type ModuleClient struct {
 	// (new settings, new code) is asked afresh.
 	memoMu sync.RWMutex
 	memo   *replyMemo
-	now    func() time.Time
 }
 
 // MemoizeReplies sets how many reusable replies (HTTPResponse.ReuseUntil)
@@ -211,13 +211,6 @@ func (m *ModuleClient) replyMemo() *replyMemo {
 	m.memoMu.RLock()
 	defer m.memoMu.RUnlock()
 	return m.memo
-}
-
-func (m *ModuleClient) clock() time.Time {
-	if m.now != nil {
-		return m.now()
-	}
-	return time.Now()
 }
 
 var _ Module = (*ModuleClient)(nil)
@@ -251,12 +244,12 @@ func (m *ModuleClient) HandleHTTP(ctx context.Context, req HTTPRequest) (HTTPRes
 		return HTTPResponse{}, Errorf(CodeInternal, "encode request: %w", err)
 	}
 	memo := m.replyMemo()
-	var key [32]byte
+	var key [sha256.Size]byte
 	if memo != nil {
 		if key, err = requestDigest(w); err != nil {
 			return HTTPResponse{}, Errorf(CodeInternal, "digest request: %w", err)
 		}
-		if out, ok := memo.get(key, m.clock()); ok {
+		if out, ok := memo.get(key, time.Now()); ok {
 			return httpResponseFromWire(out), nil
 		}
 	}
@@ -267,7 +260,7 @@ func (m *ModuleClient) HandleHTTP(ctx context.Context, req HTTPRequest) (HTTPRes
 		return HTTPResponse{}, fromStatus(ctx, m.done, err)
 	}
 	if memo != nil {
-		memo.put(key, out, m.clock())
+		memo.put(key, out, time.Now())
 	}
 	return httpResponseFromWire(out), nil
 }
