@@ -23,6 +23,7 @@ func RegisterHostServer(s *grpc.Server, h Host) {
 // NewHostClient returns the host API over conn. Plugins get it from
 // Configure; the connection is dialled once and kept for the plugin's life.
 func NewHostClient(conn grpc.ClientConnInterface) Host {
+	conn = operationConn{conn: conn}
 	return Host{
 		Panel:     &panelClient{c: pb.NewPanelClient(conn)},
 		Provision: &provisionClient{c: pb.NewProvisionClient(conn)},

@@ -253,7 +253,7 @@ func (m *ModuleClient) HandleHTTP(ctx context.Context, req HTTPRequest) (HTTPRes
 			return httpResponseFromWire(out), nil
 		}
 	}
-	ctx, cancel := callCtx(ctx, m.done)
+	ctx, cancel := callCtx(startOperation(ctx, RequestOperation), m.done)
 	defer cancel()
 	out, err := m.c.HandleHTTP(ctx, w, callOptions()...)
 	if err != nil {
@@ -267,7 +267,7 @@ func (m *ModuleClient) HandleHTTP(ctx context.Context, req HTTPRequest) (HTTPRes
 
 // HandleEvent delivers an event.
 func (m *ModuleClient) HandleEvent(ctx context.Context, ev Event) (EventResult, error) {
-	ctx, cancel := callCtx(ctx, m.done)
+	ctx, cancel := callCtx(startOperation(ctx, EventOperation), m.done)
 	defer cancel()
 	out, err := m.c.HandleEvent(ctx, eventToWire(ev), callOptions()...)
 	if err != nil {

@@ -33,6 +33,8 @@ type Daemon struct {
 	Panel      *paymenter.Binding
 	Supervisor *supervisor.Supervisor
 	Locks      *host.ServiceLocks
+	// Ops keeps the pool rule for every plugin's operations.
+	Ops *host.Operations
 }
 
 // OpenDB opens the panel's database with upsell's session settings.
@@ -71,7 +73,7 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("paymenter binding: %w", err)
 	}
-	d := &Daemon{Config: cfg, Logger: logger, Metrics: metrics, DB: db, Panel: binding, Locks: host.NewServiceLocks(db)}
+	d := &Daemon{Config: cfg, Logger: logger, Metrics: metrics, DB: db, Panel: binding, Locks: host.NewServiceLocks(db), Ops: host.NewOperations(logger)}
 	d.Supervisor = supervisor.New(supervisor.Options{
 		PluginDir:      cfg.Plugins.Dir,
 		SocketDir:      cfg.Plugins.SocketDir,
@@ -93,7 +95,7 @@ func pluginLogger(level string) hclog.Logger {
 }
 
 func (d *Daemon) hostFor(name string, kind hostapi.PluginKind, prefix string) (hostapi.Host, func()) {
-	svc := host.New(host.Deps{DB: d.DB, Panel: d.Panel, Router: d.route, Adapters: d.Supervisor, Locks: d.Locks, PanelName: panelName}, name, prefix)
+	svc := host.New(host.Deps{DB: d.DB, Panel: d.Panel, Router: d.route, Adapters: d.Supervisor, Locks: d.Locks, Ops: d.Ops, PanelName: panelName}, name, prefix)
 	if kind == hostapi.KindAdapter {
 		// Adapters may read the panel; they may not bill, change prices,
 		// provision other services or touch tables.

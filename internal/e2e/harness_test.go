@@ -98,6 +98,13 @@ type envOption func(*envSetup)
 type envSetup struct {
 	simLimit      pterosim.RateLimit
 	adapterPacing map[string]string
+	pool          int
+}
+
+// withPool gives the daemon a pool of n database connections
+// (database.max_open_conns) instead of the harness's 32.
+func withPool(n int) envOption {
+	return func(s *envSetup) { s.pool = n }
 }
 
 // withPanelBudget makes the double enforce limit requests per window and
@@ -112,7 +119,7 @@ func withPanelBudget(limit, pace int, window time.Duration) envOption {
 // newEnvWith is newEnv with the Micro-Upsell settings given.
 func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOption) *env {
 	t.Helper()
-	setup := envSetup{simLimit: pterosim.RateLimit{Disabled: true}, adapterPacing: map[string]string{"rate_limit_per_minute": "0"}}
+	setup := envSetup{simLimit: pterosim.RateLimit{Disabled: true}, adapterPacing: map[string]string{"rate_limit_per_minute": "0"}, pool: 32}
 	for _, o := range opts {
 		o(&setup)
 	}
@@ -122,8 +129,8 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 	// concurrency tests must queue for connections, not exhaust the server.
 	// Idle as many as open: a pool that closes connections under load
 	// re-prepares every statement on the next one it opens.
-	e.db.SetMaxOpenConns(32)
-	e.db.SetMaxIdleConns(32)
+	e.db.SetMaxOpenConns(setup.pool)
+	e.db.SetMaxIdleConns(setup.pool)
 	e.sim = pterosim.New(pterosim.Config{Keys: []pterosim.APIKey{{Token: simKey}}, RateLimit: setup.simLimit})
 	simSrv := httptest.NewServer(e.sim)
 	t.Cleanup(simSrv.Close)

@@ -68,7 +68,9 @@ type Deps struct {
 	Router   Router
 	Adapters Adapters
 	Locks    *ServiceLocks
-	Now      func() time.Time
+	// Ops keeps the pool rule across plugins (nil: not kept).
+	Ops *Operations
+	Now func() time.Time
 	// PanelName names the panel in upsell's tables ("paymenter").
 	PanelName string
 }
@@ -89,7 +91,9 @@ func New(deps Deps, plugin, tablePrefix string) *Services {
 	if deps.Locks == nil {
 		deps.Locks = NewServiceLocks(deps.DB)
 	}
-	return &Services{plugin: plugin, deps: deps, store: NewStore(deps.DB, tablePrefix)}
+	store := NewStore(deps.DB, tablePrefix)
+	store.ops, store.plugin = deps.Ops, plugin
+	return &Services{plugin: plugin, deps: deps, store: store}
 }
 
 // panelName is the binding's panel name ("paymenter").
@@ -98,6 +102,17 @@ func (s *Services) panelName() string {
 		return s.deps.PanelName
 	}
 	return "paymenter"
+}
+
+// joined returns the transaction a call joins (nil for none). A call
+// without one runs on a connection of its own, which an operation holding
+// a transaction may not take (Operations).
+func (s *Services) joined(ctx context.Context, txID hostapi.TxID, what string) (*sqlx.Tx, error) {
+	tx, err := s.store.SQLTx(txID)
+	if err != nil || tx != nil {
+		return tx, err
+	}
+	return nil, s.deps.Ops.check(ctx, what+" without the transaction's id")
 }
 
 // Host returns the host API to serve to the plugin.
@@ -118,29 +133,44 @@ func (s *Services) Close() { s.store.Close() }
 type panel struct{ s *Services }
 
 func (p *panel) Settings(ctx context.Context) (hostapi.PanelSettings, error) {
+	if err := p.s.deps.Ops.check(ctx, "Panel.Settings"); err != nil {
+		return hostapi.PanelSettings{}, err
+	}
 	return p.s.deps.Panel.Settings(ctx)
 }
 
 func (p *panel) Service(ctx context.Context, id uint64) (hostapi.Service, error) {
+	if err := p.s.deps.Ops.check(ctx, "Panel.Service"); err != nil {
+		return hostapi.Service{}, err
+	}
 	return p.s.deps.Panel.Service(ctx, id)
 }
 
 func (p *panel) User(ctx context.Context, id uint64) (hostapi.User, error) {
+	if err := p.s.deps.Ops.check(ctx, "Panel.User"); err != nil {
+		return hostapi.User{}, err
+	}
 	return p.s.deps.Panel.User(ctx, id)
 }
 
 func (p *panel) ExclusiveTaxRate(ctx context.Context, userID uint64) (decimal.Decimal, error) {
+	if err := p.s.deps.Ops.check(ctx, "Panel.ExclusiveTaxRate"); err != nil {
+		return decimal.Decimal{}, err
+	}
 	return p.s.deps.Panel.ExclusiveTaxRate(ctx, userID)
 }
 
 func (p *panel) ProductPlan(ctx context.Context, planID uint64, currency string) (hostapi.ProductPlan, error) {
+	if err := p.s.deps.Ops.check(ctx, "Panel.ProductPlan"); err != nil {
+		return hostapi.ProductPlan{}, err
+	}
 	return p.s.deps.Panel.ProductPlan(ctx, planID, currency)
 }
 
 // CreateServiceOrder writes the order, service and first invoice and records
 // the invoice's owner, in the module's transaction or one of its own.
 func (p *panel) CreateServiceOrder(ctx context.Context, txID hostapi.TxID, o hostapi.NewServiceOrder) (hostapi.ServiceOrder, error) {
-	tx, err := p.s.store.SQLTx(txID)
+	tx, err := p.s.joined(ctx, txID, "Panel.CreateServiceOrder")
 	if err != nil {
 		return hostapi.ServiceOrder{}, err
 	}
@@ -167,6 +197,9 @@ func (p *panel) CreateServiceOrder(ctx context.Context, txID hostapi.TxID, o hos
 }
 
 func (p *panel) Invoice(ctx context.Context, id uint64) (hostapi.Invoice, error) {
+	if err := p.s.deps.Ops.check(ctx, "Panel.Invoice"); err != nil {
+		return hostapi.Invoice{}, err
+	}
 	return p.s.deps.Panel.Invoice(ctx, id)
 }
 
@@ -180,7 +213,7 @@ func (p *panel) Invoice(ctx context.Context, id uint64) (hostapi.Invoice, error)
 // transaction of its own, so a rollback cannot leave a paid invoice that
 // nobody acts on.
 func (p *panel) CreateInvoice(ctx context.Context, txID hostapi.TxID, inv hostapi.NewInvoice) (hostapi.Invoice, error) {
-	tx, err := p.s.store.SQLTx(txID)
+	tx, err := p.s.joined(ctx, txID, "Panel.CreateInvoice")
 	if err != nil {
 		return hostapi.Invoice{}, err
 	}
@@ -276,7 +309,7 @@ func RecordInvoice(ctx context.Context, tx *sqlx.Tx, panel string, invoiceID uin
 }
 
 func (p *panel) UpdateRecurringPrice(ctx context.Context, txID hostapi.TxID, ch hostapi.PriceChange) (hostapi.PriceChanged, error) {
-	tx, err := p.s.store.SQLTx(txID)
+	tx, err := p.s.joined(ctx, txID, "Panel.UpdateRecurringPrice")
 	if err != nil {
 		return hostapi.PriceChanged{}, err
 	}
@@ -310,7 +343,7 @@ func (p *panel) updateRecurringPrice(ctx context.Context, tx *sqlx.Tx, ch hostap
 }
 
 func (p *panel) SetServiceProperties(ctx context.Context, txID hostapi.TxID, serviceID uint64, props []hostapi.ServiceProperty) error {
-	tx, err := p.s.store.SQLTx(txID)
+	tx, err := p.s.joined(ctx, txID, "Panel.SetServiceProperties")
 	if err != nil {
 		return err
 	}
@@ -318,7 +351,7 @@ func (p *panel) SetServiceProperties(ctx context.Context, txID hostapi.TxID, ser
 }
 
 func (p *panel) AddCredit(ctx context.Context, txID hostapi.TxID, g hostapi.CreditGrant) (hostapi.CreditBalance, error) {
-	tx, err := p.s.store.SQLTx(txID)
+	tx, err := p.s.joined(ctx, txID, "Panel.AddCredit")
 	if err != nil {
 		return hostapi.CreditBalance{}, err
 	}
@@ -326,7 +359,7 @@ func (p *panel) AddCredit(ctx context.Context, txID hostapi.TxID, g hostapi.Cred
 }
 
 func (p *panel) Coupon(ctx context.Context, txID hostapi.TxID, code string, userID uint64) (hostapi.Coupon, error) {
-	tx, err := p.s.store.SQLTx(txID)
+	tx, err := p.s.joined(ctx, txID, "Panel.Coupon")
 	if err != nil {
 		return hostapi.Coupon{}, err
 	}
@@ -410,7 +443,7 @@ func (a *audit) Write(ctx context.Context, txID hostapi.TxID, e hostapi.AuditEnt
 	if e.Action == "" {
 		return 0, hostapi.Invalid("action", "an audit entry needs an action")
 	}
-	tx, err := a.s.store.SQLTx(txID)
+	tx, err := a.s.joined(ctx, txID, "Audit.Write")
 	if err != nil {
 		return 0, err
 	}
@@ -449,6 +482,9 @@ func nullID(id uint64) any {
 type provision struct{ s *Services }
 
 func (p *provision) resolve(ctx context.Context, serviceID uint64) (hostapi.Adapter, hostapi.ServerRef, error) {
+	if err := p.s.deps.Ops.check(ctx, "Provision"); err != nil {
+		return nil, hostapi.ServerRef{}, err
+	}
 	if p.s.deps.Router == nil || p.s.deps.Adapters == nil {
 		return nil, hostapi.ServerRef{}, hostapi.Errorf(hostapi.CodeUnavailable, "provisioning is not configured")
 	}
@@ -478,7 +514,7 @@ func (p *provision) Apply(ctx context.Context, serviceID uint64, target hostapi.
 	if err != nil {
 		return hostapi.Applied{}, err
 	}
-	unlock, err := p.s.deps.Locks.Lock(ctx, serviceID)
+	unlock, conn, err := p.s.deps.Locks.lock(ctx, serviceID)
 	if err != nil {
 		return hostapi.Applied{}, err
 	}
@@ -490,7 +526,13 @@ func (p *provision) Apply(ctx context.Context, serviceID uint64, target hostapi.
 	// Recorded under the service's lock, so the record follows the order
 	// of the applies. A failure here is reported: the caller retries its
 	// apply (absolute, so a no-op on the server) until the record is in.
-	if err := recordLimitWrites(ctx, p.s.deps.DB, serviceID, target, applied.After, p.s.plugin, p.s.deps.Now()); err != nil {
+	// On the lock's own connection: holding it, Apply may not wait for a
+	// second one (the pool rule).
+	var db beginner = p.s.deps.DB
+	if conn != nil {
+		db = conn
+	}
+	if err := recordLimitWrites(ctx, db, serviceID, target, applied.After, p.s.plugin, p.s.deps.Now()); err != nil {
 		return hostapi.Applied{}, err
 	}
 	return applied, nil
@@ -531,17 +573,24 @@ func NewServiceLocks(db *sqlx.DB) *ServiceLocks {
 // CodeUnavailable, wrapping ctx's error. The returned unlock may be called
 // more than once.
 func (l *ServiceLocks) Lock(ctx context.Context, serviceID uint64) (func(), error) {
+	unlock, _, err := l.lock(ctx, serviceID)
+	return unlock, err
+}
+
+// lock is Lock, also returning the connection that holds the database
+// lock (nil for local locks only): the holder's own statements run on it.
+func (l *ServiceLocks) lock(ctx context.Context, serviceID uint64) (func(), *sqlx.Conn, error) {
 	unlockLocal, err := l.lockLocal(ctx, serviceID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if l.db == nil {
-		return unlockLocal, nil
+		return unlockLocal, nil, nil
 	}
 	conn, err := l.db.Connx(ctx)
 	if err != nil {
 		unlockLocal()
-		return nil, hostapi.Errorf(hostapi.CodeUnavailable, "service lock: %w", err)
+		return nil, nil, hostapi.Errorf(hostapi.CodeUnavailable, "service lock: %w", err)
 	}
 	wait := 60
 	if d, ok := ctx.Deadline(); ok {
@@ -555,7 +604,7 @@ func (l *ServiceLocks) Lock(ctx context.Context, serviceID uint64) (func(), erro
 		if err == nil {
 			err = fmt.Errorf("timed out")
 		}
-		return nil, hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock: %w", serviceID, err)
+		return nil, nil, hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock: %w", serviceID, err)
 	}
 	var once sync.Once
 	return func() {
@@ -564,7 +613,7 @@ func (l *ServiceLocks) Lock(ctx context.Context, serviceID uint64) (func(), erro
 			conn.Close()
 			unlockLocal()
 		})
-	}, nil
+	}, conn, nil
 }
 
 // lockLocal takes the in-process lock of one service, giving up when ctx

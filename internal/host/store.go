@@ -35,10 +35,16 @@ type Store struct {
 	txLifetime time.Duration
 	maxStmts   int
 
-	mu     sync.Mutex
-	closed bool // set by Close: the plugin is gone, nothing new may start
-	stmts  map[string]*sqlx.Stmt
-	txs    map[hostapi.TxID]*storeTx
+	// ops keeps the pool rule across plugins; plugin names this one in
+	// its messages. Set by New; nil for a Store of its own.
+	ops    *Operations
+	plugin string
+
+	mu      sync.Mutex
+	closed  bool // set by Close: the plugin is gone, nothing new may start
+	stmts   map[string]*sqlx.Stmt
+	warming map[string]bool // queries being prepared for stmts in the background
+	txs     map[hostapi.TxID]*storeTx
 }
 
 // NewStore returns a Store limited to tables starting with prefix. An empty
@@ -46,7 +52,7 @@ type Store struct {
 func NewStore(db *sqlx.DB, prefix string) *Store {
 	return &Store{
 		db: db, prefix: prefix, txLifetime: maxTxLifetime, maxStmts: maxStatements,
-		stmts: map[string]*sqlx.Stmt{}, txs: map[hostapi.TxID]*storeTx{},
+		stmts: map[string]*sqlx.Stmt{}, warming: map[string]bool{}, txs: map[hostapi.TxID]*storeTx{},
 	}
 }
 
@@ -58,6 +64,7 @@ func errStoreClosed() error {
 type storeTx struct {
 	store  *Store
 	id     hostapi.TxID
+	op     string // the operation holding it ("" outside any)
 	tx     *sqlx.Tx
 	cancel context.CancelFunc
 }
@@ -88,6 +95,7 @@ func (s *Store) forget(t *storeTx) {
 		delete(s.txs, t.id)
 	}
 	s.mu.Unlock()
+	s.ops.release(t.op, t.id)
 	t.cancel()
 }
 
@@ -99,17 +107,25 @@ func (s *Store) Begin(ctx context.Context) (hostapi.Tx, error) {
 	if closed {
 		return nil, errStoreClosed()
 	}
+	var raw [12]byte
+	_, _ = rand.Read(raw[:])
+	id := hostapi.TxID(hex.EncodeToString(raw[:]))
+	// Claimed before the connection is taken: an operation that holds a
+	// transaction may not wait for a second one.
+	op, err := s.ops.hold(ctx, s.plugin, id)
+	if err != nil {
+		return nil, err
+	}
 	// The transaction outlives this call; it is bounded by the lifetime
 	// and by Close, not by the RPC's context.
 	txCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.txLifetime)
 	tx, err := s.db.BeginTxx(txCtx, nil)
 	if err != nil {
 		cancel()
+		s.ops.release(op, id)
 		return nil, hostapi.Errorf(hostapi.CodeUnavailable, "begin transaction: %w", err)
 	}
-	var raw [12]byte
-	_, _ = rand.Read(raw[:])
-	t := &storeTx{store: s, id: hostapi.TxID(hex.EncodeToString(raw[:])), tx: tx, cancel: cancel}
+	t := &storeTx{store: s, id: id, op: op, tx: tx, cancel: cancel}
 	s.mu.Lock()
 	if s.closed {
 		// The plugin went away while this Begin was in flight: nobody
@@ -117,6 +133,7 @@ func (s *Store) Begin(ctx context.Context) (hostapi.Tx, error) {
 		s.mu.Unlock()
 		_ = tx.Rollback()
 		cancel()
+		s.ops.release(op, id)
 		return nil, errStoreClosed()
 	}
 	s.txs[t.id] = t
@@ -177,6 +194,7 @@ func (s *Store) Close() {
 	s.mu.Unlock()
 	for _, t := range txs {
 		_ = t.tx.Rollback()
+		s.ops.release(t.op, t.id)
 		t.cancel()
 	}
 	for _, st := range stmts {
@@ -234,28 +252,67 @@ func (s *Store) Check(query string) error {
 // bound returns the statement for query, in transaction tx when it is not
 // empty, and the func to call once the statement (and its rows) are done.
 func (s *Store) bound(ctx context.Context, tx hostapi.TxID, query string) (*sqlx.Stmt, func(), error) {
-	var t *storeTx
-	if tx != "" {
-		var err error
-		if t, err = s.sqlTx(tx); err != nil {
+	if tx == "" {
+		if err := s.ops.check(ctx, "a Store statement without the transaction's id"); err != nil {
 			return nil, nil, err
 		}
+		st, cached, err := s.stmt(ctx, query)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !cached {
+			return st, func() { st.Close() }, nil
+		}
+		return st, func() {}, nil
 	}
-	st, cached, err := s.stmt(ctx, query)
+	t, err := s.sqlTx(tx)
 	if err != nil {
 		return nil, nil, err
 	}
-	done := func() {}
-	if !cached {
-		done = func() { st.Close() }
+	s.mu.Lock()
+	st, ok := s.stmts[query]
+	s.mu.Unlock()
+	if ok {
+		// The transaction's copy would be closed at commit or rollback;
+		// closing it now frees it sooner in a long transaction.
+		tst := t.tx.StmtxContext(ctx, st)
+		return tst, func() { tst.Close() }, nil
 	}
-	if t == nil {
-		return st, done, nil
+	// Not prepared yet: prepare on the transaction's own connection.
+	// Preparing it for the cache would take a second connection from the
+	// pool while this one is held (the pool rule), so the cache is filled
+	// in the background, by a goroutine that holds nothing.
+	if err := CheckTables(query, s.prefix); err != nil {
+		return nil, nil, err
 	}
-	// The transaction's copy would be closed at commit or rollback;
-	// closing it now frees it sooner in a long transaction.
-	tst := t.tx.StmtxContext(ctx, st)
-	return tst, func() { tst.Close(); done() }, nil
+	tst, err := t.tx.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, nil, sqlError("prepare", err)
+	}
+	s.warm(query)
+	return tst, func() { tst.Close() }, nil
+}
+
+// warm prepares query for the cache in the background, once at a time.
+func (s *Store) warm(query string) {
+	s.mu.Lock()
+	if s.closed || s.warming[query] || len(s.stmts) >= s.maxStmts {
+		s.mu.Unlock()
+		return
+	}
+	s.warming[query] = true
+	s.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		// A failure is not reported: the next use prepares again.
+		if st, cached, err := s.stmt(ctx, query); err == nil && !cached {
+			st.Close()
+		}
+		s.mu.Lock()
+		delete(s.warming, query)
+		s.mu.Unlock()
+	}()
 }
 
 // Query runs a SELECT and reads every row.

@@ -38,10 +38,16 @@ func recordPriceWrite(ctx context.Context, tx *sqlx.Tx, serviceID uint64, price 
 	return nil
 }
 
+// beginner opens a transaction: the pool (*sqlx.DB), or one connection
+// (*sqlx.Conn).
+type beginner interface {
+	BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlx.Tx, error)
+}
+
 // recordLimitWrites records the limits a plugin's target set on a service's
 // server, as the adapter read them back (the target's value when the
 // adapter does not report a resource).
-func recordLimitWrites(ctx context.Context, db *sqlx.DB, serviceID uint64, target hostapi.Target, after hostapi.Limits, plugin string, now time.Time) error {
+func recordLimitWrites(ctx context.Context, db beginner, serviceID uint64, target hostapi.Target, after hostapi.Limits, plugin string, now time.Time) error {
 	resources := make([]string, 0, len(target))
 	for r := range target {
 		resources = append(resources, string(r))
@@ -71,6 +77,9 @@ func recordLimitWrites(ctx context.Context, db *sqlx.DB, serviceID uint64, targe
 
 // ServiceWrites reads what upsell last wrote to a service.
 func (p *panel) ServiceWrites(ctx context.Context, serviceID uint64) (hostapi.ServiceWrites, error) {
+	if err := p.s.deps.Ops.check(ctx, "Panel.ServiceWrites"); err != nil {
+		return hostapi.ServiceWrites{}, err
+	}
 	var rows []struct {
 		Subject string              `db:"subject"`
 		Price   decimal.NullDecimal `db:"price"`

@@ -358,18 +358,56 @@ func (m *Module) changeQuote(ctx context.Context, req hostapi.HTTPRequest, _ uin
 	if err := decodeStrict(req.Body, &in); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	pc, err := m.priceChange(ctx, "", svc, req.Settings, in)
+	inputs, err := m.changeInputs(ctx, svc, req.Settings)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	pc, err := m.priceChange(ctx, "", svc, inputs, in)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	return jsonResponse(http.StatusOK, pc.view)
 }
 
+// changeInputs is what pricing a change reads besides the service's own
+// rows: the panel's settings, the client's tax rate and today's catalog.
+// They are read before a transaction opens: each takes a connection of its
+// own, which a request holding one may not wait for.
+type changeInputs struct {
+	settings hostapi.PanelSettings
+	taxRate  decimal.Decimal
+	catalog  []catalog.Group
+}
+
+func (m *Module) changeInputs(ctx context.Context, svc hostapi.Service, settings *hostapi.PanelSettings) (changeInputs, error) {
+	h := m.hostAPI()
+	var in changeInputs
+	if settings != nil {
+		in.settings = *settings
+	} else {
+		s, err := h.Panel.Settings(ctx)
+		if err != nil {
+			return changeInputs{}, err
+		}
+		in.settings = s
+	}
+	rate, err := h.Panel.ExclusiveTaxRate(ctx, svc.UserID)
+	if err != nil {
+		return changeInputs{}, err
+	}
+	in.taxRate = rate
+	if in.catalog, err = m.loadCatalog(ctx); err != nil {
+		return changeInputs{}, err
+	}
+	return in, nil
+}
+
 // priceChange validates a change against today's catalog and prices it on
 // the service's cycle. Options the client does not name keep what the
 // service holds, at the price they were sold at; a changed option is priced
-// at today's catalog price. Reads run in tx when one is given.
-func (m *Module) priceChange(ctx context.Context, tx hostapi.TxID, svc hostapi.Service, settings *hostapi.PanelSettings, in changeRequest) (pricedChange, error) {
+// at today's catalog price. The service's rows are read in tx when one is
+// given.
+func (m *Module) priceChange(ctx context.Context, tx hostapi.TxID, svc hostapi.Service, inputs changeInputs, in changeRequest) (pricedChange, error) {
 	if len(in.Choices) == 0 {
 		return pricedChange{}, hostapi.Invalid("choices", "name at least one option to change")
 	}
@@ -383,22 +421,12 @@ func (m *Module) priceChange(ctx context.Context, tx hostapi.TxID, svc hostapi.S
 	if err != nil {
 		return pricedChange{}, err
 	}
-	h := m.hostAPI()
-	if settings == nil {
-		s, err := h.Panel.Settings(ctx)
-		if err != nil {
-			return pricedChange{}, err
-		}
-		settings = &s
-	}
+	settings := &inputs.settings
 	held, byo, err := m.held(ctx, tx, svc.ID)
 	if err != nil {
 		return pricedChange{}, err
 	}
-	all, err := m.loadCatalog(ctx)
-	if err != nil {
-		return pricedChange{}, err
-	}
+	all := inputs.catalog
 	groups, err := serviceGroups(all, svc, held, byo)
 	if err != nil {
 		return pricedChange{}, err
@@ -479,10 +507,7 @@ func (m *Module) priceChange(ctx context.Context, tx hostapi.TxID, svc hostapi.S
 	if pc.props, err = catalog.PropertiesFor(newSel); err != nil {
 		return pricedChange{}, err
 	}
-	rate, err := h.Panel.ExclusiveTaxRate(ctx, svc.UserID)
-	if err != nil {
-		return pricedChange{}, err
-	}
+	rate := inputs.taxRate
 	pc.delta = after.Sub(before)
 	pc.q, err = pricing.Change(pc.delta, pricing.Input{
 		Cycle: svc.Cycle, ExpiresAt: svc.ExpiresAt, Now: m.now(), Location: settings.Location(), TaxRate: rate, Method: pricing.Calendar,
@@ -661,6 +686,10 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 		return hostapi.HTTPResponse{}, err
 	}
 	h := m.hostAPI()
+	inputs, err := m.changeInputs(ctx, svc, req.Settings)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
 	tx, err := h.Store.Begin(ctx)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
@@ -668,7 +697,7 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	// Read what the service holds inside the transaction: a change applied
 	// a moment ago is priced from.
-	pc, err := m.priceChange(ctx, tx.ID(), svc, req.Settings, in)
+	pc, err := m.priceChange(ctx, tx.ID(), svc, inputs, in)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}

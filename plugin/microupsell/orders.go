@@ -314,6 +314,21 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 		}
 		return jsonResponse(http.StatusOK, existing)
 	}
+	// What needs a connection of its own (the client's tax rate, the
+	// node's capacity through the adapter) is asked before the lock's
+	// transaction opens: a request holding a connection never waits for a
+	// second one (the host refuses it).
+	probe, err := m.packageByID(ctx, "", in.PackageID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	tax, err := m.taxRate(ctx, settings, svc.UserID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if err := m.checkCapacity(ctx, svc.ID, probe); err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
 	now := m.now().UTC()
 	// Serialize purchases per service so caps and the open-order limit
 	// hold under concurrent clicks; the order and invoice join this
@@ -327,11 +342,10 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	held, err := m.held(ctx, tx.ID(), svc.ID)
-	if err != nil {
-		return hostapi.HTTPResponse{}, err
+	if pkg.Resource != probe.Resource || pkg.Amount != probe.Amount {
+		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "package %d changed while it was ordered: order again", pkg.ID)
 	}
-	tax, err := m.taxRate(ctx, settings, svc.UserID)
+	held, err := m.held(ctx, tx.ID(), svc.ID)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
@@ -349,9 +363,6 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 	}
 	if open >= s.MaxOpenOrders {
 		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "%d add-on invoices are still unpaid for this service: pay or cancel them first", open)
-	}
-	if err := m.checkCapacity(ctx, svc.ID, pkg); err != nil {
-		return hostapi.HTTPResponse{}, err
 	}
 	price := pkg.MonthlyPrices[svc.Currency]
 	res, err := h.Store.Exec(ctx, tx.ID(), insertOrder, svc.ID, svc.UserID, pkg.ID, pkg.Name, string(pkg.Resource), pkg.Amount, svc.Currency,
