@@ -3,10 +3,8 @@ package configoptions
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -257,21 +255,6 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// decodeStrict decodes exactly one JSON value into v, refusing unknown
-// fields (a misspelt "max_qyt" must not be silently dropped) and anything
-// after the value.
-func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return hostapi.Invalid("body", "%v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return hostapi.Invalid("body", "unexpected data after the JSON document")
-	}
-	return nil
-}
-
 // validate runs the catalog's rules on g. An untyped error from them is
 // still the caller's input at fault: it becomes CodeInvalid.
 func validate(g catalog.Group) error {
@@ -392,7 +375,7 @@ func (m *Module) adminCreateGroup(ctx context.Context, req hostapi.HTTPRequest, 
 		return hostapi.HTTPResponse{}, err
 	}
 	var doc groupDoc
-	if err := decodeStrict(req.Body, &doc); err != nil {
+	if err := hostapi.DecodeJSON(req.Body, &doc); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	g, err := doc.group()
@@ -421,7 +404,7 @@ func (m *Module) adminReplaceGroup(ctx context.Context, req hostapi.HTTPRequest,
 		return hostapi.HTTPResponse{}, err
 	}
 	var doc groupDoc
-	if err := decodeStrict(req.Body, &doc); err != nil {
+	if err := hostapi.DecodeJSON(req.Body, &doc); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	if doc.ID != 0 && doc.ID != id {
@@ -476,7 +459,7 @@ func (m *Module) adminSeed(ctx context.Context, req hostapi.HTTPRequest, _ uint6
 	if len(bytes.TrimSpace(req.Body)) > 0 {
 		// Nothing to configure yet; a body is a mistaken request.
 		var none struct{}
-		if err := decodeStrict(req.Body, &none); err != nil {
+		if err := hostapi.DecodeJSON(req.Body, &none); err != nil {
 			return hostapi.HTTPResponse{}, err
 		}
 	}
