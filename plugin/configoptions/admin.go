@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/hostapi/money"
 	"github.com/upsell-io/upsell/plugin/configoptions/catalog"
 )
 
@@ -99,32 +99,20 @@ type groupSummaryDoc struct {
 // DECIMAL(17,2) for the others.
 const (
 	hourlyPlaces = 4
-	cyclePlaces  = 2
-	pricePrecise = 17
+	cyclePlaces  = money.Places
 )
 
-// plainDecimal is the only price syntax accepted: no exponent, no "+", no
-// thousands separators.
-var plainDecimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
-
-// parsePrice reads a price that must fit DECIMAL(17, places) exactly: more
-// decimals are refused, not rounded, so what is stored is what was sent.
+// parsePrice reads a price with money.ParseScale, the one price syntax: a
+// plain decimal that fits DECIMAL(17, places) exactly (more decimals are
+// refused, not rounded, so what is stored is what was sent). A negative
+// price parses here and is refused by catalog.ValidateGroup, by field.
 func parsePrice(field string, s *string, places int32) (*decimal.Decimal, error) {
 	if s == nil {
 		return nil, nil
 	}
-	if !plainDecimal.MatchString(*s) {
-		return nil, hostapi.Invalid(field, "must be a decimal string such as \"2.00\", not %q", *s)
-	}
-	d, err := decimal.NewFromString(*s)
+	d, err := money.ParseScale(*s, places)
 	if err != nil {
-		return nil, hostapi.Invalid(field, "not a decimal: %q", *s)
-	}
-	if !d.Equal(d.Truncate(places)) {
-		return nil, hostapi.Invalid(field, "has more than %d decimal places: %q", places, *s)
-	}
-	if limit := decimal.New(1, pricePrecise-places); d.Abs().GreaterThanOrEqual(limit) {
-		return nil, hostapi.Invalid(field, "must be smaller than %s: %q", limit, *s)
+		return nil, hostapi.Invalid(field, "must be a decimal string such as \"2.00\": %v", err)
 	}
 	return &d, nil
 }
