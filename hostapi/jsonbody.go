@@ -190,7 +190,7 @@ func decodeError(err error) error {
 		if uerr != nil {
 			name = strings.TrimPrefix(msg, unknown)
 		}
-		return Invalid(name, "is not a field of this request")
+		return Invalid(name, "is an unknown field")
 	}
 	return syntaxError(err)
 }

@@ -98,6 +98,12 @@ type envOption func(*envSetup)
 type envSetup struct {
 	simLimit      pterosim.RateLimit
 	adapterPacing map[string]string
+	logger        *slog.Logger
+}
+
+// withDaemonLogger gives the daemon logger instead of a discarding one.
+func withDaemonLogger(logger *slog.Logger) envOption {
+	return func(s *envSetup) { s.logger = logger }
 }
 
 // withPanelBudget makes the double enforce limit requests per window and
@@ -112,7 +118,7 @@ func withPanelBudget(limit, pace int, window time.Duration) envOption {
 // newEnvWith is newEnv with the Micro-Upsell settings given.
 func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOption) *env {
 	t.Helper()
-	setup := envSetup{simLimit: pterosim.RateLimit{Disabled: true}, adapterPacing: map[string]string{"rate_limit_per_minute": "0"}}
+	setup := envSetup{simLimit: pterosim.RateLimit{Disabled: true}, adapterPacing: map[string]string{"rate_limit_per_minute": "0"}, logger: discard()}
 	for _, o := range opts {
 		o(&setup)
 	}
@@ -157,7 +163,7 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 			Adapters: map[string]map[string]string{"pterodactyl": adapterSettings(setup.adapterPacing)}},
 		Log: config.Log{Level: "error"},
 	}
-	e.d, err = daemon.New(ctx, e.cfg, e.db.DB, discard(), obs.NewMetrics())
+	e.d, err = daemon.New(ctx, e.cfg, e.db.DB, setup.logger, obs.NewMetrics())
 	if err != nil {
 		t.Fatal(err)
 	}
