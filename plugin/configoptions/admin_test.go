@@ -490,12 +490,12 @@ func TestAdminFieldErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := gameExtras(f.seeded.ProductID)
 			tc.mutate(&g)
-			checkField(t, f.refused(hostapi.CodeInvalid, "POST", "/admin/groups", g), tc.field)
+			refusedField(t, f, "POST", "/admin/groups", g, tc.field)
 
 			g = f.get(stored.ID)
 			g.CreatedAt, g.UpdatedAt = "", ""
 			tc.mutate(&g)
-			checkField(t, f.refused(hostapi.CodeInvalid, "PUT", path(stored.ID), g), tc.field)
+			refusedField(t, f, "PUT", path(stored.ID), g, tc.field)
 		})
 	}
 	if after := f.snapshot(); after != before {
@@ -536,8 +536,8 @@ func TestAdminBodyShapeRefused(t *testing.T) {
 			if tc.body == string(good) {
 				t.Fatal("the test body was not altered")
 			}
-			checkField(t, f.refused(hostapi.CodeInvalid, "PUT", path(stored.ID), tc.body), tc.field)
-			checkField(t, f.refused(hostapi.CodeInvalid, "POST", "/admin/groups", tc.body), tc.field)
+			refusedField(t, f, "PUT", path(stored.ID), tc.body, tc.field)
+			refusedField(t, f, "POST", "/admin/groups", tc.body, tc.field)
 		})
 	}
 	if after := f.snapshot(); after != before {
@@ -545,11 +545,14 @@ func TestAdminBodyShapeRefused(t *testing.T) {
 	}
 }
 
-func checkField(t *testing.T, err error, field string) {
+// refusedField calls as admin and fails t unless the module refuses field
+// (CodeInvalid).
+func refusedField(t *testing.T, f *fixture, method, path string, body any, field string) {
 	t.Helper()
+	status, raw, err := f.call(admin, method, path, body, nil)
 	var e *hostapi.Error
-	if !errors.As(err, &e) || e.Field != field {
-		t.Fatalf("got %v, want a refusal of %s", err, field)
+	if !errors.As(err, &e) || e.Code != hostapi.CodeInvalid || e.Field != field {
+		t.Fatalf("%s %s: %d %s %v; want a refusal of %s", method, path, status, raw, err, field)
 	}
 }
 
