@@ -163,6 +163,7 @@ func settingsToWire(s PanelSettings) *pb.PanelSettings {
 	return &pb.PanelSettings{
 		Panel: s.Panel, Timezone: s.Timezone, DefaultCurrency: s.DefaultCurrency,
 		TaxEnabled: s.TaxEnabled, TaxType: s.TaxType, BaseUrl: s.BaseURL, CreditsOnDowngrade: s.CreditsOnDowngrade,
+		Currencies: s.Currencies,
 	}
 }
 
@@ -170,6 +171,7 @@ func settingsFromWire(w *pb.PanelSettings) PanelSettings {
 	return PanelSettings{
 		Panel: w.GetPanel(), Timezone: w.GetTimezone(), DefaultCurrency: w.GetDefaultCurrency(),
 		TaxEnabled: w.GetTaxEnabled(), TaxType: w.GetTaxType(), BaseURL: w.GetBaseUrl(), CreditsOnDowngrade: w.GetCreditsOnDowngrade(),
+		Currencies: w.GetCurrencies(),
 	}
 }
 

@@ -3,6 +3,7 @@ package hostapi
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -278,6 +279,20 @@ type PanelSettings struct {
 	// a downgrade to the client's account (Paymenter's
 	// credits_on_downgrade, on by default). Minor version 1.4.
 	CreditsOnDowngrade bool
+	// Currencies are the codes of the currencies the panel has (Paymenter's
+	// currencies table), sorted: a price in any other currency could never
+	// be charged. Empty from a host before minor version 1.6.
+	Currencies []string
+}
+
+// HasCurrency reports whether code is one of the panel's currencies. From a
+// host that does not list them (before minor version 1.6) only the default
+// currency is known to exist.
+func (s PanelSettings) HasCurrency(code string) bool {
+	if len(s.Currencies) == 0 {
+		return code != "" && code == s.DefaultCurrency
+	}
+	return slices.Contains(s.Currencies, code)
 }
 
 // Location returns the panel's timezone, UTC when unset or unknown.

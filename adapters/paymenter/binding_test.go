@@ -3,6 +3,7 @@ package paymenter
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -74,8 +75,10 @@ func TestSettings(t *testing.T) {
 		BaseURL:         testBaseURL,
 		// No credits_on_downgrade row: Paymenter's default, on.
 		CreditsOnDowngrade: true,
+		// The seed's currencies table, sorted.
+		Currencies: []string{"EUR", "USD"},
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Settings() = %+v, want %+v", got, want)
 	}
 }

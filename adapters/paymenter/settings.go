@@ -3,6 +3,7 @@ package paymenter
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,6 +34,9 @@ type panelSettings struct {
 	// creditsOnDowngrade is on unless the setting says otherwise, as in
 	// Paymenter.
 	creditsOnDowngrade bool
+	// currencies are the codes of the currencies table, sorted; read with
+	// the cached settings only (writes do not need them).
+	currencies []string
 }
 
 // settingsTTL is how long reads outside a transaction reuse the global
@@ -60,6 +64,9 @@ func (b *Binding) cachedSettings(ctx context.Context) (panelSettings, error) {
 	if err != nil {
 		return s, err
 	}
+	if err := b.stmts.currencies.SelectContext(ctx, &s.currencies); err != nil {
+		return s, mapDBError(fmt.Errorf("paymenter: read currencies: %w", err))
+	}
 	b.settings.at, b.settings.val = now, s
 	return s, nil
 }
@@ -79,6 +86,7 @@ func (b *Binding) Settings(ctx context.Context) (hostapi.PanelSettings, error) {
 		TaxType:            s.taxType,
 		BaseURL:            b.baseURL,
 		CreditsOnDowngrade: s.creditsOnDowngrade,
+		Currencies:         slices.Clone(s.currencies),
 	}, nil
 }
 

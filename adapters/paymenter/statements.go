@@ -40,6 +40,7 @@ type statements struct {
 
 	userExists     *sqlx.Stmt
 	currencyExists *sqlx.Stmt
+	currencies     *sqlx.Stmt
 	lockCounter    *sqlx.Stmt
 	insertCounter  *sqlx.Stmt
 	updateCounter  *sqlx.Stmt
@@ -86,6 +87,7 @@ func (s *statements) statementSQL() []struct {
 
 		{&s.userExists, "SELECT `id` FROM `users` WHERE `id` = ?"},
 		{&s.currencyExists, "SELECT `code` FROM `currencies` WHERE `code` = ?"},
+		{&s.currencies, "SELECT `code` FROM `currencies` ORDER BY `code`"},
 		// The lock that serialises numbering, exactly as Paymenter takes it.
 		{&s.lockCounter, "SELECT `id`, `value` FROM `settings` WHERE `settingable_type` IS NULL AND `key` = 'invoice_number'" +
 			" ORDER BY `id` LIMIT 1 FOR UPDATE"},

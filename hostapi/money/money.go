@@ -5,6 +5,7 @@ package money
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/shopspring/decimal"
 )
@@ -20,17 +21,59 @@ func Round(d decimal.Decimal) decimal.Decimal {
 	return d.Round(Places)
 }
 
-// Parse reads an amount that must already have at most Places decimals, as
-// stored prices do. It refuses more precision rather than rounding silently.
-func Parse(s string) (decimal.Decimal, error) {
+// Precision is the number of digits of Paymenter's amount columns,
+// DECIMAL(17, 2); upsell's own price columns use the same (hourly prices
+// DECIMAL(17, 4)).
+const Precision = 17
+
+// Parse reads an amount written as a provider writes one: see ParseScale,
+// with Places decimals (it fits DECIMAL(17, 2)).
+func Parse(s string) (decimal.Decimal, error) { return ParseScale(s, Places) }
+
+// ParseScale is the one reading of a price an admin or a tool sends: a
+// plain decimal string ("12", "12.5", "-0.75"), with no exponent ("1e3"),
+// no "+", no spaces or separators, and no leading or trailing point; at
+// most places decimals (trailing zeros aside: "1.500" is 1.50, "1.005" is
+// refused, never rounded, so what is stored is what was sent); and fewer
+// than Precision-places integer digits, so that it fits DECIMAL(17, places)
+// instead of failing in the database. The sign is the caller's rule: a
+// negative amount parses.
+func ParseScale(s string, places int32) (decimal.Decimal, error) {
+	if !plainDecimal(s) {
+		return decimal.Zero, fmt.Errorf("%q is not a plain decimal such as \"12.50\"", s)
+	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
 		return decimal.Zero, fmt.Errorf("amount %q: %w", s, err)
 	}
-	if !d.Equal(Round(d)) {
-		return decimal.Zero, fmt.Errorf("amount %q has more than %d decimal places", s, Places)
+	if !d.Equal(d.Truncate(places)) {
+		return decimal.Zero, fmt.Errorf("%q has more than %d decimal places", s, places)
+	}
+	if limit := decimal.New(1, Precision-places); d.Abs().GreaterThanOrEqual(limit) {
+		return decimal.Zero, fmt.Errorf("%q is out of range: it must be smaller than %s", s, limit)
 	}
 	return d, nil
+}
+
+// plainDecimal reports whether s is -?[0-9]+(\.[0-9]+)?.
+func plainDecimal(s string) bool {
+	if strings.HasPrefix(s, "-") {
+		s = s[1:]
+	}
+	intPart, frac, dotted := strings.Cut(s, ".")
+	return digits(intPart) && (!dotted || digits(frac))
+}
+
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Format renders d with exactly Places decimals.

@@ -20,17 +20,43 @@ func TestRound(t *testing.T) {
 }
 
 func TestParse(t *testing.T) {
-	for _, ok := range []string{"0", "1.5", "12.34", "-3.10"} {
+	for _, ok := range []string{"0", "1.5", "12.34", "-3.10", "1.500", "999999999999999.99"} {
 		if _, err := Parse(ok); err != nil {
 			t.Errorf("%s: %v", ok, err)
 		}
 	}
-	for _, bad := range []string{"1.234", "abc", "", "1e-3"} {
-		if _, err := Parse(bad); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
-	}
 	if Format(decimal.RequireFromString("2")) != "2.00" {
 		t.Error("Format")
+	}
+}
+
+func TestParseScaleRefuses(t *testing.T) {
+	tests := []struct {
+		name, in string
+		places   int32
+	}{
+		{"three places for cents", "1.005", 2},
+		{"five places for hourly", "0.00015", 4},
+		{"exponent", "1e3", 2},
+		{"negative exponent", "1e-3", 2},
+		{"plus sign", "+1.00", 2},
+		{"leading point", ".5", 2},
+		{"trailing point", "5.", 2},
+		{"space", " 5", 2},
+		{"thousands separator", "1,000.00", 2},
+		{"empty", "", 2},
+		{"word", "abc", 2},
+		{"hex", "0x10", 2},
+		{"NaN", "NaN", 2},
+		{"16 integer digits do not fit DECIMAL(17,2)", "1000000000000000", 2},
+		{"14 integer digits do not fit DECIMAL(17,4)", "10000000000000", 4},
+		{"negative out of range", "-1000000000000000.00", 2},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if d, err := ParseScale(tc.in, tc.places); err == nil {
+				t.Fatalf("ParseScale(%q, %d) = %s, want an error", tc.in, tc.places, d)
+			}
+		})
 	}
 }

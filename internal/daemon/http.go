@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -73,8 +75,7 @@ func (d *Daemon) serveJobs(w http.ResponseWriter, r *http.Request) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	jobs, err := intake.ListJobs(r.Context(), d.DB, r.URL.Query().Get("state"), limit)
 	if err != nil {
-		status, code := httpStatus(err)
-		writeError(w, status, code, err.Error())
+		d.writeFailure(w, r, "", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
@@ -87,8 +88,7 @@ func (d *Daemon) serveRetryJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := intake.RetryJob(r.Context(), d.DB, id, time.Now()); err != nil {
-		status, code := httpStatus(err)
-		writeError(w, status, code, err.Error())
+		d.writeFailure(w, r, "", err)
 		return
 	}
 	d.Logger.Info("dead job retried by the admin", "job", id)
@@ -181,26 +181,13 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		// it to the module with the panel settings and the route's
 		// prefetched reads, saving it the calls back.
 		if err := d.prepareClientRequest(r.Context(), name, route, &req); err != nil {
-			status, code := httpStatus(err)
-			msg := err.Error()
-			if status == http.StatusInternalServerError {
-				d.Logger.Error("module request failed", "module", name, "path", path, "request_id", req.RequestID, "error", err)
-				msg = "internal error; request id " + req.RequestID
-			}
-			writeError(w, status, code, msg)
+			d.writeFailure(w, r, name, err)
 			return
 		}
 	}
 	resp, err := m.HandleHTTP(r.Context(), req)
 	if err != nil {
-		status, code := httpStatus(err)
-		msg := err.Error()
-		if status == http.StatusInternalServerError {
-			// Internal details (SQL, panics) go to the log, not the client.
-			d.Logger.Error("module request failed", "module", name, "path", path, "request_id", httpserver.RequestID(r.Context()), "error", err)
-			msg = "internal error; request id " + httpserver.RequestID(r.Context())
-		}
-		writeError(w, status, code, msg)
+		d.writeFailure(w, r, name, err)
 		return
 	}
 	for k, vs := range resp.Header {
@@ -285,6 +272,72 @@ func (d *Daemon) attachService(ctx context.Context, req *hostapi.HTTPRequest) er
 	}
 	req.Service, req.Settings = &svc, &settings
 	return nil
+}
+
+// writeFailure answers a failed request with the status of err's code and
+// the message clientMessage allows; what the client does not see is logged
+// with the request id the answer names. module is "" for the daemon's own
+// routes.
+func (d *Daemon) writeFailure(w http.ResponseWriter, r *http.Request, module string, err error) {
+	status, code := httpStatus(err)
+	requestID := httpserver.RequestID(r.Context())
+	msg, public := clientMessage(err, status)
+	if !public {
+		level := slog.LevelWarn
+		if status >= http.StatusInternalServerError {
+			level = slog.LevelError
+		}
+		d.Logger.Log(r.Context(), level, "request failed; the client sees a generic message", "module", module, "method", r.Method,
+			"path", r.URL.Path, "request_id", requestID, "status", status, "code", code, "error", err)
+		msg += "; request id " + requestID
+	}
+	writeError(w, status, code, msg)
+}
+
+// driverText matches the MySQL driver's error text ("Error 1264 (22003):
+// Out of range value for column ..."), which a typed error may carry in its
+// message from the host's Store or the panel binding.
+var driverText = regexp.MustCompile(`Error [0-9]{4,5}( \([0-9A-Z]{5}\))?: `)
+
+// clientMessage is what a client may read of err, and whether that is err's
+// own message (public) or a generic one standing for it. The rule, in one
+// place:
+//
+//   - a server error (5xx) is generic: SQL, panics and stack traces stay in
+//     the log;
+//   - a refused input (CodeInvalid) is shown only when it names its field:
+//     that is a module's own validation ("monthly_prices.GBP: ..."). Without
+//     a field it is a statement the database refused (a value out of its
+//     column's range, data too long), which a module should have caught by
+//     field; the client learns only that the request was invalid;
+//   - any other message carrying the MySQL driver's error text (a
+//     duplicate entry as CodeConflict, a foreign key as
+//     CodePrecondition, an access denied as CodePermission) is generic
+//     too, whatever its code;
+//   - everything else (not found, conflict, precondition... in a module's
+//     own words) is shown as is.
+func clientMessage(err error, status int) (msg string, public bool) {
+	switch code := hostapi.CodeOf(err); {
+	case status >= http.StatusInternalServerError:
+		return "internal error", false
+	case driverText.MatchString(err.Error()):
+		if code == hostapi.CodeInvalid {
+			return "invalid request: a value was refused", false
+		}
+		return "the request could not be completed", false
+	case code == hostapi.CodeInvalid && invalidField(err) == "":
+		return "invalid request: a value was refused", false
+	}
+	return err.Error(), true
+}
+
+// invalidField is the field of err's outermost typed error.
+func invalidField(err error) string {
+	var e *hostapi.Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
 }
 
 // httpStatus maps a typed error to an HTTP status.

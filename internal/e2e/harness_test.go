@@ -99,12 +99,18 @@ type envSetup struct {
 	simLimit      pterosim.RateLimit
 	adapterPacing map[string]string
 	pool          int
+	logger        *slog.Logger
 }
 
 // withPool gives the daemon a pool of n database connections
 // (database.max_open_conns) instead of the harness's 32.
 func withPool(n int) envOption {
 	return func(s *envSetup) { s.pool = n }
+}
+
+// withDaemonLogger gives the daemon logger instead of a discarding one.
+func withDaemonLogger(logger *slog.Logger) envOption {
+	return func(s *envSetup) { s.logger = logger }
 }
 
 // withPanelBudget makes the double enforce limit requests per window and
@@ -119,7 +125,7 @@ func withPanelBudget(limit, pace int, window time.Duration) envOption {
 // newEnvWith is newEnv with the Micro-Upsell settings given.
 func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOption) *env {
 	t.Helper()
-	setup := envSetup{simLimit: pterosim.RateLimit{Disabled: true}, adapterPacing: map[string]string{"rate_limit_per_minute": "0"}, pool: 32}
+	setup := envSetup{simLimit: pterosim.RateLimit{Disabled: true}, adapterPacing: map[string]string{"rate_limit_per_minute": "0"}, pool: 32, logger: discard()}
 	for _, o := range opts {
 		o(&setup)
 	}
@@ -164,7 +170,7 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 			Adapters: map[string]map[string]string{"pterodactyl": adapterSettings(setup.adapterPacing)}},
 		Log: config.Log{Level: "error"},
 	}
-	e.d, err = daemon.New(ctx, e.cfg, e.db.DB, discard(), obs.NewMetrics())
+	e.d, err = daemon.New(ctx, e.cfg, e.db.DB, setup.logger, obs.NewMetrics())
 	if err != nil {
 		t.Fatal(err)
 	}

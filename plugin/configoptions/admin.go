@@ -3,18 +3,16 @@ package configoptions
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"regexp"
 	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/hostapi/money"
 	"github.com/upsell-io/upsell/plugin/configoptions/catalog"
 )
 
@@ -101,32 +99,20 @@ type groupSummaryDoc struct {
 // DECIMAL(17,2) for the others.
 const (
 	hourlyPlaces = 4
-	cyclePlaces  = 2
-	pricePrecise = 17
+	cyclePlaces  = money.Places
 )
 
-// plainDecimal is the only price syntax accepted: no exponent, no "+", no
-// thousands separators.
-var plainDecimal = regexp.MustCompile(`^-?[0-9]+(\.[0-9]+)?$`)
-
-// parsePrice reads a price that must fit DECIMAL(17, places) exactly: more
-// decimals are refused, not rounded, so what is stored is what was sent.
+// parsePrice reads a price with money.ParseScale, the one price syntax: a
+// plain decimal that fits DECIMAL(17, places) exactly (more decimals are
+// refused, not rounded, so what is stored is what was sent). A negative
+// price parses here and is refused by catalog.ValidateGroup, by field.
 func parsePrice(field string, s *string, places int32) (*decimal.Decimal, error) {
 	if s == nil {
 		return nil, nil
 	}
-	if !plainDecimal.MatchString(*s) {
-		return nil, hostapi.Invalid(field, "must be a decimal string such as \"2.00\", not %q", *s)
-	}
-	d, err := decimal.NewFromString(*s)
+	d, err := money.ParseScale(*s, places)
 	if err != nil {
-		return nil, hostapi.Invalid(field, "not a decimal: %q", *s)
-	}
-	if !d.Equal(d.Truncate(places)) {
-		return nil, hostapi.Invalid(field, "has more than %d decimal places: %q", places, *s)
-	}
-	if limit := decimal.New(1, pricePrecise-places); d.Abs().GreaterThanOrEqual(limit) {
-		return nil, hostapi.Invalid(field, "must be smaller than %s: %q", limit, *s)
+		return nil, hostapi.Invalid(field, "must be a decimal string such as \"2.00\": %v", err)
 	}
 	return &d, nil
 }
@@ -257,21 +243,6 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// decodeStrict decodes exactly one JSON value into v, refusing unknown
-// fields (a misspelt "max_qyt" must not be silently dropped) and anything
-// after the value.
-func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return hostapi.Invalid("body", "%v", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return hostapi.Invalid("body", "unexpected data after the JSON document")
-	}
-	return nil
-}
-
 // validate runs the catalog's rules on g. An untyped error from them is
 // still the caller's input at fault: it becomes CodeInvalid.
 func validate(g catalog.Group) error {
@@ -392,7 +363,7 @@ func (m *Module) adminCreateGroup(ctx context.Context, req hostapi.HTTPRequest, 
 		return hostapi.HTTPResponse{}, err
 	}
 	var doc groupDoc
-	if err := decodeStrict(req.Body, &doc); err != nil {
+	if err := hostapi.DecodeJSON(req.Body, &doc); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	g, err := doc.group()
@@ -421,7 +392,7 @@ func (m *Module) adminReplaceGroup(ctx context.Context, req hostapi.HTTPRequest,
 		return hostapi.HTTPResponse{}, err
 	}
 	var doc groupDoc
-	if err := decodeStrict(req.Body, &doc); err != nil {
+	if err := hostapi.DecodeJSON(req.Body, &doc); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	if doc.ID != 0 && doc.ID != id {
@@ -476,7 +447,7 @@ func (m *Module) adminSeed(ctx context.Context, req hostapi.HTTPRequest, _ uint6
 	if len(bytes.TrimSpace(req.Body)) > 0 {
 		// Nothing to configure yet; a body is a mistaken request.
 		var none struct{}
-		if err := decodeStrict(req.Body, &none); err != nil {
+		if err := hostapi.DecodeJSON(req.Body, &none); err != nil {
 			return hostapi.HTTPResponse{}, err
 		}
 	}

@@ -458,6 +458,104 @@ func TestUnknownJSONFieldsRefused(t *testing.T) {
 	}
 }
 
+// Each admin rule refuses by field, and neither the create nor the replace
+// of a stored group changes a row.
+func TestAdminFieldErrors(t *testing.T) {
+	f := setup(t)
+	stored := f.create(gameExtras(f.seeded.ProductID))
+	before := f.snapshot()
+	tests := []struct {
+		name   string
+		mutate func(g *group)
+		field  string
+	}{
+		{"group name with a newline", func(g *group) { g.Name = "Game\nextras" }, "name"},
+		{"group name with NUL", func(g *group) { g.Name = "Game\x00" }, "name"},
+		{"group name with a right-to-left override", func(g *group) { g.Name = "Game \u202eextras" }, "name"},
+		{"option name with an escape sequence", func(g *group) { g.Options[1].Name = "\x1b[31mRAM" }, "options[1].name"},
+		{"value label with a C1 control", func(g *group) { g.Options[0].Values[1].Label = "Hel\u0085sinki" }, "options[0].values[1].label"},
+		{"raw value with a tab", func(g *group) { g.Options[0].Values[0].Raw = "fra\t" }, "options[0].values[0].raw"},
+		{"unit with a carriage return", func(g *group) { g.Options[1].Unit = "GB\r" }, "options[1].unit"},
+		{"description with an escape sequence", func(g *group) { g.Description = "see \x1b]8;;http://x\x07" }, "description"},
+		{"option description with NUL", func(g *group) { g.Options[0].Description = "a\x00" }, "options[0].description"},
+		{"negative price", func(g *group) { g.Options[1].UnitPrices.Monthly = str("-1.00") }, "options[1].unit_prices.monthly"},
+		{"three decimals", func(g *group) { g.Options[0].Values[1].Prices.Monthly = str("1.005") }, "options[0].values[1].prices.monthly"},
+		{"exponent", func(g *group) { g.Options[1].UnitPrices.Annual = str("1e3") }, "options[1].unit_prices.annual"},
+		{"price beyond DECIMAL(17,2)", func(g *group) { g.Options[1].UnitPrices.Quarterly = str("1000000000000000") }, "options[1].unit_prices.quarterly"},
+		{"hourly beyond DECIMAL(17,4)", func(g *group) { g.Options[0].Values[1].Prices.Hourly = str("10000000000000") }, "options[0].values[1].prices.hourly"},
+		{"sort beyond INT", func(g *group) { g.Sort = 1 << 31 }, "sort"},
+		{"value sort below INT", func(g *group) { g.Options[0].Values[0].Sort = -1<<31 - 1 }, "options[0].values[0].sort"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := gameExtras(f.seeded.ProductID)
+			tc.mutate(&g)
+			refusedField(t, f, "POST", "/admin/groups", g, tc.field)
+
+			g = f.get(stored.ID)
+			g.CreatedAt, g.UpdatedAt = "", ""
+			tc.mutate(&g)
+			refusedField(t, f, "PUT", path(stored.ID), g, tc.field)
+		})
+	}
+	if after := f.snapshot(); after != before {
+		t.Fatalf("refused requests changed the tables:\n%s\n%s", before, after)
+	}
+	// A description may span lines.
+	ok := f.get(stored.ID)
+	ok.CreatedAt, ok.UpdatedAt = "", ""
+	ok.Description = "line one\n\tline two"
+	f.ok(http.StatusOK, "PUT", path(stored.ID), ok, nil)
+}
+
+// The body's shape is refused before anything is read or written: a null
+// body, data after the document, a key given twice at any depth.
+func TestAdminBodyShapeRefused(t *testing.T) {
+	f := setup(t)
+	stored := f.create(gameExtras(f.seeded.ProductID))
+	before := f.snapshot()
+	good, err := json.Marshal(stored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, body, field string
+	}{
+		{"null", `null`, "body"},
+		{"empty", ``, "body"},
+		{"a list", `[]`, "body"},
+		{"a second document", string(good) + ` {"name":"other"}`, "body"},
+		{"name twice", strings.Replace(string(good), `"name":`, `"name":"Renamed","name":`, 1), "name"},
+		{"name twice in another case", strings.Replace(string(good), `"name":`, `"NAME":"Renamed","name":`, 1), "name"},
+		{"option key twice", strings.Replace(string(good), `"max":16`, `"max":16,"max":99`, 1), "options[1].max"},
+		{"price key twice", strings.Replace(string(good), `"monthly":"2.00"`, `"monthly":"2.00","monthly":"0.01"`, 1), "options[1].unit_prices.monthly"},
+		{"a price as a number", strings.Replace(string(good), `"monthly":"2.00"`, `"monthly":2`, 1), "options.unit_prices.monthly"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.body == string(good) {
+				t.Fatal("the test body was not altered")
+			}
+			refusedField(t, f, "PUT", path(stored.ID), tc.body, tc.field)
+			refusedField(t, f, "POST", "/admin/groups", tc.body, tc.field)
+		})
+	}
+	if after := f.snapshot(); after != before {
+		t.Fatalf("refused requests changed the tables:\n%s\n%s", before, after)
+	}
+}
+
+// refusedField calls as admin and fails t unless the module refuses field
+// (CodeInvalid).
+func refusedField(t *testing.T, f *fixture, method, path string, body any, field string) {
+	t.Helper()
+	status, raw, err := f.call(admin, method, path, body, nil)
+	var e *hostapi.Error
+	if !errors.As(err, &e) || e.Code != hostapi.CodeInvalid || e.Field != field {
+		t.Fatalf("%s %s: %d %s %v; want a refusal of %s", method, path, status, raw, err, field)
+	}
+}
+
 func TestOptionWithSelectionsCannotBeRemoved(t *testing.T) {
 	f := setup(t)
 	stored := f.create(gameExtras(f.seeded.ProductID))

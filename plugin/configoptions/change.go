@@ -355,7 +355,7 @@ func (m *Module) changeQuote(ctx context.Context, req hostapi.HTTPRequest, _ uin
 		return hostapi.HTTPResponse{}, err
 	}
 	var in changeRequest
-	if err := decodeStrict(req.Body, &in); err != nil {
+	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	inputs, err := m.changeInputs(ctx, svc, req.Settings)
@@ -682,7 +682,7 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 		return jsonResponse(http.StatusOK, c.view())
 	}
 	var in changeRequest
-	if err := decodeStrict(req.Body, &in); err != nil {
+	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	h := m.hostAPI()

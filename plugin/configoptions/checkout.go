@@ -89,7 +89,7 @@ func (m *Module) checkout(ctx context.Context, req hostapi.HTTPRequest, _ uint64
 		return done, err
 	}
 	var in checkoutRequest
-	if err := decodeStrict(req.Body, &in); err != nil {
+	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	order, view, err := m.priceCheckout(ctx, userID, in)

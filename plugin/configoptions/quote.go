@@ -145,7 +145,7 @@ func containsID(ids []uint64, id uint64) bool {
 // nothing.
 func (m *Module) publicQuote(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
 	var in quoteRequest
-	if err := decodeStrict(req.Body, &in); err != nil {
+	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	all, err := m.catalog(ctx)

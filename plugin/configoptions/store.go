@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 
@@ -697,20 +696,16 @@ const (
 )
 
 // checkStorable refuses what the tables cannot hold as given: strings longer
-// than their columns, sorts outside INT, a product listed twice, an option
+// than their columns or with control characters (hostapi.CheckText;
+// descriptions may hold newlines and tabs), sorts outside INT, a product listed twice, an option
 // or value id sent twice. Business rules are catalog.ValidateGroup's.
 func checkStorable(g catalog.Group) error {
-	fits := func(field, s string, max int) error {
-		if n := utf8.RuneCountInString(s); n > max {
-			return hostapi.Invalid(field, "is %d characters long, at most %d fit", n, max)
-		}
-		return nil
-	}
+	fits := func(field, s string, max int) error { return hostapi.CheckText(field, s, max, false) }
 	text := func(field, s string) error {
 		if len(s) > maxTextBytes {
 			return hostapi.Invalid(field, "is %d bytes long, at most %d fit", len(s), maxTextBytes)
 		}
-		return nil
+		return hostapi.CheckText(field, s, maxTextBytes, true)
 	}
 	sortFits := func(field string, n int) error {
 		if n < minSort || n > maxSort {

@@ -7,6 +7,8 @@ import (
 	"github.com/upsell-io/upsell/hostapi"
 )
 
+var fuzzSettings = hostapi.PanelSettings{DefaultCurrency: "EUR", Currencies: []string{"EUR", "USD"}}
+
 // FuzzClientDecoders: the buy body and the package body decode strictly;
 // whatever a client sends, the result is a typed invalid error or a value
 // that passed every rule, and nothing panics.
@@ -18,28 +20,29 @@ func FuzzClientDecoders(f *testing.F) {
 	f.Add([]byte(`not json`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var buy buyRequest
-		if err := decodeStrict(body, &buy); err != nil && !errors.Is(err, hostapi.ErrInvalid) {
+		if err := hostapi.DecodeJSON(body, &buy); err != nil && !errors.Is(err, hostapi.ErrInvalid) {
 			t.Fatalf("buy body: untyped error %v", err)
 		}
 		var in packageInput
-		if err := decodeStrict(body, &in); err != nil {
+		if err := hostapi.DecodeJSON(body, &in); err != nil {
 			if !errors.Is(err, hostapi.ErrInvalid) {
 				t.Fatalf("package body: untyped error %v", err)
 			}
 			return
 		}
-		p, err := in.apply(Package{Active: true})
+		p, err := in.apply(Package{Active: true}, fuzzSettings)
 		if err != nil {
 			if !errors.Is(err, hostapi.ErrInvalid) {
 				t.Fatalf("package rules: untyped error %v", err)
 			}
 			return
 		}
-		if p.Name == "" || !sellable[p.Resource] || p.Amount < 1 || len(p.MonthlyPrices) == 0 {
+		if p.Name == "" || hostapi.CheckText("name", p.Name, maxNameChars, false) != nil || !sellable[p.Resource] || p.Amount < 1 ||
+			len(p.MonthlyPrices) == 0 || p.Sort < minSort || p.Sort > maxSort || int64(p.MaxPerService) > maxPerService {
 			t.Fatalf("accepted an invalid package %+v", p)
 		}
 		for cur, d := range p.MonthlyPrices {
-			if d.IsNegative() || !d.Equal(d.Round(2)) || len(cur) != 3 {
+			if d.IsNegative() || !d.Equal(d.Round(2)) || !fuzzSettings.HasCurrency(cur) {
 				t.Fatalf("accepted price %s %s", cur, d)
 			}
 		}

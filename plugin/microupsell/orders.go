@@ -298,7 +298,7 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 		return hostapi.HTTPResponse{}, err
 	}
 	var in buyRequest
-	if err := decodeStrict(req.Body, &in); err != nil {
+	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	if in.PackageID == 0 {

@@ -2,7 +2,6 @@ package microupsell
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
@@ -161,8 +160,20 @@ type packageInput struct {
 	MonthlyPrices map[string]string `json:"monthly_prices"`
 }
 
-// apply merges in onto p and validates the result.
-func (in packageInput) apply(p Package) (Package, error) {
+// Column limits of ext_micro_upsell_packages, checked before writing so a
+// value that does not fit is refused by field, not by the database.
+const (
+	maxNameChars  = 191       // name VARCHAR(191)
+	maxAmount     = 1 << 30   // amount: a sane bound well inside BIGINT
+	maxPerService = 1<<32 - 1 // max_per_service INT UNSIGNED
+	minSort       = -1 << 31  // sort INT
+	maxSort       = 1<<31 - 1 // sort INT
+)
+
+// apply merges in onto p and validates the result. settings lists the
+// panel's currencies: a price in a currency the panel does not have could
+// never be charged.
+func (in packageInput) apply(p Package, settings hostapi.PanelSettings) (Package, error) {
 	if in.Name != nil {
 		p.Name = strings.TrimSpace(*in.Name)
 	}
@@ -185,31 +196,58 @@ func (in packageInput) apply(p Package) (Package, error) {
 		p.Sort = *in.Sort
 	}
 	if in.MonthlyPrices != nil {
-		p.MonthlyPrices = map[string]decimal.Decimal{}
-		for cur, s := range in.MonthlyPrices {
-			if len(cur) != 3 || strings.ToUpper(cur) != cur {
-				return p, hostapi.Invalid("monthly_prices", "currency %q is not an ISO code", cur)
-			}
-			d, err := money.Parse(s)
-			if err != nil || d.IsNegative() {
-				return p, hostapi.Invalid("monthly_prices."+cur, "must be a non-negative amount with at most 2 decimals, not %q", s)
-			}
-			p.MonthlyPrices[cur] = d
+		prices, err := parsePrices(in.MonthlyPrices, settings)
+		if err != nil {
+			return p, err
 		}
+		p.MonthlyPrices = prices
+	}
+	if p.Name == "" {
+		return p, hostapi.Invalid("name", "is required")
+	}
+	if err := hostapi.CheckText("name", p.Name, maxNameChars, false); err != nil {
+		return p, err
 	}
 	switch {
-	case p.Name == "" || len(p.Name) > 191:
-		return p, hostapi.Invalid("name", "must be 1 to 191 characters")
 	case !sellable[p.Resource]:
 		return p, hostapi.Invalid("resource", "%q is not a sellable resource", p.Resource)
-	case p.Amount < 1 || p.Amount > 1<<30:
-		return p, hostapi.Invalid("amount", "must be between 1 and %d", 1<<30)
-	case p.MaxPerService < 0:
-		return p, hostapi.Invalid("max_per_service", "must not be negative")
+	case p.Amount < 1 || p.Amount > maxAmount:
+		return p, hostapi.Invalid("amount", "must be between 1 and %d", maxAmount)
+	case p.MaxPerService < 0 || int64(p.MaxPerService) > maxPerService:
+		return p, hostapi.Invalid("max_per_service", "must be between 0 (no cap) and %d", maxPerService)
+	case p.Sort < minSort || p.Sort > maxSort:
+		return p, hostapi.Invalid("sort", "must be between %d and %d", minSort, maxSort)
 	case len(p.MonthlyPrices) == 0:
 		return p, hostapi.Invalid("monthly_prices", "at least one currency needs a price")
 	}
 	return p, nil
+}
+
+// parsePrices reads the admin's monthly prices: each in a currency of the
+// panel, a plain non-negative decimal of at most 2 places that fits the
+// price column (money.Parse).
+func parsePrices(in map[string]string, settings hostapi.PanelSettings) (map[string]decimal.Decimal, error) {
+	currencies := make([]string, 0, len(in))
+	for cur := range in {
+		currencies = append(currencies, cur)
+	}
+	sort.Strings(currencies) // the first refusal is the same on every call
+	out := make(map[string]decimal.Decimal, len(in))
+	for _, cur := range currencies {
+		field := "monthly_prices." + cur
+		if !settings.HasCurrency(cur) {
+			return nil, hostapi.Invalid(field, "%q is not a currency of the panel", cur)
+		}
+		d, err := money.Parse(in[cur])
+		if err != nil {
+			return nil, hostapi.Invalid(field, "must be a decimal string with at most 2 places such as \"2.50\": %v", err)
+		}
+		if d.IsNegative() {
+			return nil, hostapi.Invalid(field, "must not be negative, not %q", in[cur])
+		}
+		out[cur] = d
+	}
+	return out, nil
 }
 
 // packageView is a package as the admin API shows it.
@@ -246,21 +284,16 @@ func (m *Module) adminListPackages(ctx context.Context) (hostapi.HTTPResponse, e
 	return jsonResponse(http.StatusOK, map[string]any{"packages": out})
 }
 
-func decodeStrict(body []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return hostapi.Invalid("body", "%v", err)
-	}
-	return nil
-}
-
 func (m *Module) adminCreatePackage(ctx context.Context, body []byte) (hostapi.HTTPResponse, error) {
 	var in packageInput
-	if err := decodeStrict(body, &in); err != nil {
+	if err := hostapi.DecodeJSON(body, &in); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	p, err := in.apply(Package{Active: true})
+	settings, err := m.panelSettings(ctx)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	p, err := in.apply(Package{Active: true}, settings)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
@@ -275,14 +308,18 @@ func (m *Module) adminCreatePackage(ctx context.Context, body []byte) (hostapi.H
 // they never read the package again.
 func (m *Module) adminUpdatePackage(ctx context.Context, id uint64, body []byte) (hostapi.HTTPResponse, error) {
 	var in packageInput
-	if err := decodeStrict(body, &in); err != nil {
+	if err := hostapi.DecodeJSON(body, &in); err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
 	cur, err := m.packageByID(ctx, "", id)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
-	p, err := in.apply(cur)
+	settings, err := m.panelSettings(ctx)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	p, err := in.apply(cur, settings)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}
@@ -290,6 +327,12 @@ func (m *Module) adminUpdatePackage(ctx context.Context, id uint64, body []byte)
 		return hostapi.HTTPResponse{}, err
 	}
 	return jsonResponse(http.StatusOK, viewPackage(p))
+}
+
+// panelSettings asks the host for the panel's settings (its currencies).
+func (m *Module) panelSettings(ctx context.Context) (hostapi.PanelSettings, error) {
+	h, _ := m.deps()
+	return h.Panel.Settings(ctx)
 }
 
 func nullable[T comparable](v T) any {

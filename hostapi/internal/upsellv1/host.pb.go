@@ -34,8 +34,10 @@ type PanelSettings struct {
 	BaseUrl         string                 `protobuf:"bytes,6,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
 	// Whether the panel credits a downgrade's unused days; minor version 1.4.
 	CreditsOnDowngrade bool `protobuf:"varint,7,opt,name=credits_on_downgrade,json=creditsOnDowngrade,proto3" json:"credits_on_downgrade,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The codes of the panel's currencies, sorted; minor version 1.6.
+	Currencies    []string `protobuf:"bytes,8,rep,name=currencies,proto3" json:"currencies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PanelSettings) Reset() {
@@ -115,6 +117,13 @@ func (x *PanelSettings) GetCreditsOnDowngrade() bool {
 		return x.CreditsOnDowngrade
 	}
 	return false
+}
+
+func (x *PanelSettings) GetCurrencies() []string {
+	if x != nil {
+		return x.Currencies
+	}
+	return nil
 }
 
 type IDRequest struct {
@@ -2020,7 +2029,7 @@ var File_upsell_hostapi_v1_host_proto protoreflect.FileDescriptor
 
 const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\n" +
-	"\x1cupsell/hostapi/v1/host.proto\x12\x11upsell.hostapi.v1\x1a\x1dupsell/hostapi/v1/types.proto\"\xf5\x01\n" +
+	"\x1cupsell/hostapi/v1/host.proto\x12\x11upsell.hostapi.v1\x1a\x1dupsell/hostapi/v1/types.proto\"\x95\x02\n" +
 	"\rPanelSettings\x12\x14\n" +
 	"\x05panel\x18\x01 \x01(\tR\x05panel\x12\x1a\n" +
 	"\btimezone\x18\x02 \x01(\tR\btimezone\x12)\n" +
@@ -2029,7 +2038,10 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"taxEnabled\x12\x19\n" +
 	"\btax_type\x18\x05 \x01(\tR\ataxType\x12\x19\n" +
 	"\bbase_url\x18\x06 \x01(\tR\abaseUrl\x120\n" +
-	"\x14credits_on_downgrade\x18\a \x01(\bR\x12creditsOnDowngrade\"\x1b\n" +
+	"\x14credits_on_downgrade\x18\a \x01(\bR\x12creditsOnDowngrade\x12\x1e\n" +
+	"\n" +
+	"currencies\x18\b \x03(\tR\n" +
+	"currencies\"\x1b\n" +
 	"\tIDRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\"\xa8\x01\n" +
 	"\x14CreateInvoiceRequest\x12\x0e\n" +
