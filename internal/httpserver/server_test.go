@@ -194,7 +194,7 @@ func TestMetricsPerRoute(t *testing.T) {
 	for _, want := range []string{
 		`upsell_http_requests_total{code="200",route="GET /healthz"} 1`,
 		`upsell_http_requests_total{code="418",route="GET /items/{id}"} 2`, // by pattern, not path
-		`upsell_http_requests_total{code="404",route="unmatched"} 2`, // with the /metrics before mounting
+		`upsell_http_requests_total{code="404",route="unmatched"} 2`,       // with the /metrics before mounting
 		`upsell_http_request_duration_seconds_count{route="GET /items/{id}"} 2`,
 		"go_goroutines",
 	} {
