@@ -136,8 +136,8 @@ type pluginStatus struct {
 func TestKill9LeavesNoPlugin(t *testing.T) {
 	bin := buildBinary(t)
 	db := panelDB(t)
-	addr := freeAddr(t)
-	e := env(t, db, addr)
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
+	e := append(env(t, db, addr), "UPSELL_HTTP_METRICS_LISTEN="+metricsAddr)
 	mig := exec.Command(bin, "migrate")
 	mig.Env = e
 	if out, err := mig.CombinedOutput(); err != nil {
@@ -162,9 +162,13 @@ func TestKill9LeavesNoPlugin(t *testing.T) {
 	if len(plugins) == 0 {
 		t.Fatal("no plugins running")
 	}
-	metrics := get(t, base+"/metrics", "")
+	// The scrape is on its own listener, without a token, and only there.
+	metrics := get(t, "http://"+metricsAddr+"/metrics", "")
 	if !strings.Contains(metrics, "upsell_plugin_up") {
 		t.Fatal("/metrics lacks upsell_plugin_up")
+	}
+	if code := statusOf(t, base+"/metrics", "admin-token-0123456789abcdef0123456789"); code != http.StatusNotFound {
+		t.Fatalf("/metrics on the API listener with a metrics listener configured: %d, want 404", code)
 	}
 	if err := serve.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -210,6 +214,21 @@ func get(t *testing.T, url, token string) string {
 		t.Fatalf("GET %s: %s %s", url, resp.Status, b.String())
 	}
 	return b.String()
+}
+
+// statusOf is the status GET url answers.
+func statusOf(t *testing.T, url, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func listPlugins(t *testing.T, base string) []pluginStatus {

@@ -11,7 +11,6 @@ import (
 	"github.com/upsell-io/upsell/internal/buildinfo"
 	"github.com/upsell-io/upsell/internal/config"
 	"github.com/upsell-io/upsell/internal/daemon"
-	"github.com/upsell-io/upsell/internal/httpserver"
 	"github.com/upsell-io/upsell/internal/migrate"
 	"github.com/upsell-io/upsell/internal/obs"
 )
@@ -23,8 +22,10 @@ func newServeCmd() *cobra.Command {
 		Long: `serve starts every plugin (first-party ones from this binary, third-party
 ones from the plugin directory, checked against their sha256 at every launch),
 restarts a crashed plugin with backoff and gives up after plugins.max_restarts,
-and serves the HTTP API with /healthz, /readyz (failing while a plugin is
-down) and Prometheus /metrics. Logs are JSON on stderr; secrets never appear.
+and serves the HTTP API with /healthz and /readyz (failing while a plugin is
+down). Prometheus /metrics is served on http.metrics_listen when that is set,
+else on the API's address to requests bearing the admin token. Logs are JSON
+on stderr; secrets never appear.
 
 SIGTERM or Ctrl-C stops plugins gracefully; if the host is killed outright,
 the kernel kills its plugins too (Linux) so none is left behind.
@@ -60,14 +61,12 @@ Run "upsell migrate" first: serve refuses to start on an outdated schema.`,
 			if err := d.StartPlugins(ctx); err != nil {
 				return err
 			}
-			srv := httpserver.New(httpserver.Options{Listen: cfg.HTTP.Listen, Logger: logger, Metrics: metrics, Ready: readyFunc(d)})
-			d.Mount(srv)
 			intakeCtx, stopIntake := context.WithCancel(ctx)
 			intake := d.RunIntake(intakeCtx, 2)
 			defer intake.Wait()
 			defer stopIntake()
-			logger.Info("listening", "addr", cfg.HTTP.Listen)
-			return srv.Run(ctx)
+			logger.Info("listening", "addr", cfg.HTTP.Listen, "metrics_addr", cfg.HTTP.MetricsListen)
+			return d.ServeHTTP(ctx)
 		},
 	}
 	config.Register(cmd.Flags())
@@ -87,8 +86,4 @@ func schemaUpToDate(ctx context.Context, db *sqlx.DB) error {
 		}
 	}
 	return nil
-}
-
-func readyFunc(d *daemon.Daemon) func(context.Context) []httpserver.CheckResult {
-	return func(context.Context) []httpserver.CheckResult { return d.Ready() }
 }

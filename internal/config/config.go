@@ -121,6 +121,11 @@ type HTTP struct {
 	// PublicURL is how clients' browsers reach upsell (through the proxy);
 	// client links are built on it.
 	PublicURL string `yaml:"public_url" mapstructure:"public_url"`
+	// MetricsListen, when set, is a listener of its own serving /metrics
+	// (and the probes) without a token, for a scraper on a private address;
+	// Listen then does not serve /metrics at all. When empty, Listen serves
+	// /metrics to requests bearing the admin token.
+	MetricsListen string `yaml:"metrics_listen" mapstructure:"metrics_listen"`
 }
 
 // Security holds the shared secrets and link lifetime.
@@ -333,7 +338,8 @@ func (c Config) LogValue() slog.Value {
 			slog.Bool("api_key_set", c.Panel.APIKey != "")),
 		slog.Group("http",
 			slog.String("listen", r.HTTP.Listen),
-			slog.String("public_url", r.HTTP.PublicURL)),
+			slog.String("public_url", r.HTTP.PublicURL),
+			slog.String("metrics_listen", r.HTTP.MetricsListen)),
 		slog.Group("security",
 			slog.Bool("admin_token_set", c.Security.AdminToken != ""),
 			slog.Bool("link_secret_set", c.Security.LinkSecret != ""),

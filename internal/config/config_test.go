@@ -184,6 +184,8 @@ func TestEnvNames(t *testing.T) {
 			func(c Config) string { return c.Panel.InvoiceWriter }},
 		{"http.public_url", "UPSELL_HTTP_PUBLIC_URL", "http-public-url", "https://billing.example.com/upsell",
 			func(c Config) string { return c.HTTP.PublicURL }},
+		{"http.metrics_listen", "UPSELL_HTTP_METRICS_LISTEN", "http-metrics-listen", "10.0.0.5:9090",
+			func(c Config) string { return c.HTTP.MetricsListen }},
 		{"plugins.max_restarts", "UPSELL_PLUGINS_MAX_RESTARTS", "plugins-max-restarts", "9",
 			func(c Config) string { return fmt.Sprint(c.Plugins.MaxRestarts) }},
 		{"poller.interval", "UPSELL_POLLER_INTERVAL", "poller-interval", "45s",
@@ -364,6 +366,7 @@ func TestValidate(t *testing.T) {
 		want    []string // substrings of one problem each; none: valid
 	}{
 		{"valid", ForServe, func(*Config) {}, nil},
+		{"separate metrics listener", ForServe, func(c *Config) { c.HTTP.MetricsListen = "10.0.0.5:9090" }, nil},
 		{"short admin token", ForServe, func(c *Config) { c.Security.AdminToken = "0123456789ab" },
 			[]string{"security.admin_token (UPSELL_SECURITY_ADMIN_TOKEN): is 12 characters, at least 32"}},
 		{"short link secret", ForAnyCommand, func(c *Config) { c.Security.LinkSecret = "short" },
@@ -406,6 +409,10 @@ func TestValidate(t *testing.T) {
 			[]string{"http.public_url (UPSELL_HTTP_PUBLIC_URL): \"billing.example.com/upsell\" is not an absolute http(s) URL"}},
 		{"listen without port", ForAnyCommand, func(c *Config) { c.HTTP.Listen = "127.0.0.1" },
 			[]string{"http.listen (UPSELL_HTTP_LISTEN)"}},
+		{"metrics listen without port", ForAnyCommand, func(c *Config) { c.HTTP.MetricsListen = "10.0.0.5" },
+			[]string{`http.metrics_listen (UPSELL_HTTP_METRICS_LISTEN): "10.0.0.5" is not host:port (e.g. 127.0.0.1:9090)`}},
+		{"metrics listen on the API's address", ForAnyCommand, func(c *Config) { c.HTTP.MetricsListen = c.HTTP.Listen },
+			[]string{`http.metrics_listen (UPSELL_HTTP_METRICS_LISTEN): "127.0.0.1:8080" is http.listen too`}},
 		{"link ttl without unit", ForAnyCommand, func(c *Config) { c.Security.LinkTTL = 24 },
 			[]string{"security.link_ttl (UPSELL_SECURITY_LINK_TTL): 24ns is outside"}},
 		{"poll every nanosecond", ForAnyCommand, func(c *Config) { c.Poller.Interval = 30 },

@@ -60,6 +60,7 @@ func settings() []setting {
 		{key: "panel.api_url", def: "", usage: "panel API URL, for invoice_writer api"},
 		{key: "panel.api_key", def: "", usage: "panel API key, for invoice_writer api", secret: true},
 		{key: "http.listen", def: "127.0.0.1:8080", usage: "address the HTTP API listens on"},
+		{key: "http.metrics_listen", def: "", usage: "address of a separate listener serving /metrics without a token (keep it private); empty: /metrics is on http.listen behind the admin token"},
 		{key: "http.public_url", def: "", usage: "URL clients reach upsell at (through the panel's proxy); client links are built on it"},
 		{key: "security.admin_token", def: "", usage: "token the panel's admin calls present", secret: true},
 		{key: "security.link_secret", def: "", usage: "HMAC key signing client links", secret: true},

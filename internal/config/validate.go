@@ -186,11 +186,12 @@ func (c Config) checkPanel(v *validator) {
 }
 
 func (c Config) checkHTTP(v *validator) {
-	_, port, err := net.SplitHostPort(c.HTTP.Listen)
-	if err != nil {
-		v.addKey("http.listen", "%q is not host:port (e.g. 127.0.0.1:8080)", c.HTTP.Listen)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		v.addKey("http.listen", "%q has no valid port", c.HTTP.Listen)
+	v.listenAddr("http.listen", c.HTTP.Listen, "127.0.0.1:8080")
+	if c.HTTP.MetricsListen != "" {
+		v.listenAddr("http.metrics_listen", c.HTTP.MetricsListen, "127.0.0.1:9090")
+		if c.HTTP.MetricsListen == c.HTTP.Listen {
+			v.addKey("http.metrics_listen", "%q is http.listen too; give the metrics a listener of their own, or leave it empty to serve /metrics on http.listen behind the admin token", c.HTTP.MetricsListen)
+		}
 	}
 	v.httpURL("http.public_url", c.HTTP.PublicURL)
 }
@@ -383,6 +384,16 @@ func (v *validator) httpURL(key, raw string) {
 }
 
 // settings checks a plugin's settings for leftover placeholders.
+// listenAddr checks a host:port address to listen on.
+func (v *validator) listenAddr(key, addr, example string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		v.addKey(key, "%q is not host:port (e.g. %s)", addr, example)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.addKey(key, "%q has no valid port", addr)
+	}
+}
+
 func (v *validator) settings(where string, settings map[string]string) {
 	for _, k := range slices.Sorted(maps.Keys(settings)) {
 		if k == "" {

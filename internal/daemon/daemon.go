@@ -64,6 +64,11 @@ func OpenDB(ctx context.Context, c config.Database) (*sqlx.DB, error) {
 // New assembles a daemon on an open database. Plugins start with
 // StartPlugins.
 func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logger, metrics *obs.Metrics) (*Daemon, error) {
+	// Take the checksum of the executable now: first-party plugins re-run
+	// it, and only while it is still what the host started from.
+	if _, err := supervisor.Self(); err != nil {
+		return nil, err
+	}
 	binding, err := paymenter.New(ctx, db, paymenter.Config{
 		AppKey:        cfg.Panel.AppKey.Reveal(),
 		BaseURL:       cfg.Panel.BaseURL,
@@ -121,11 +126,13 @@ func (d *Daemon) onPluginState(st supervisor.Status) {
 }
 
 // PluginSpecs lists every plugin to run: the first-party ones re-executing
-// this binary, then the third-party ones from the configuration.
+// this binary, checked against the executable the host started from, then
+// the third-party ones from the configuration, checked against their
+// registered sha256.
 func (d *Daemon) PluginSpecs() ([]supervisor.Spec, error) {
-	self, err := os.Executable()
+	self, err := supervisor.Self()
 	if err != nil {
-		return nil, fmt.Errorf("find own binary: %w", err)
+		return nil, err
 	}
 	var specs []supervisor.Spec
 	for _, p := range builtin.All() {
@@ -134,7 +141,7 @@ func (d *Daemon) PluginSpecs() ([]supervisor.Spec, error) {
 			settings = d.Config.Plugins.Adapters[p.Name]
 		}
 		specs = append(specs, supervisor.Spec{
-			Name: p.Name, Kind: p.Kind, Command: self, Args: []string{"plugin", "serve", p.Name},
+			Name: p.Name, Kind: p.Kind, Command: self.Path, SHA256: self.SHA256, Args: []string{"plugin", "serve", p.Name},
 			Builtin: true, Env: pluginEnv(), Settings: settings,
 		})
 	}

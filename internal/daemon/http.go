@@ -23,14 +23,56 @@ import (
 // maxBodyBytes bounds request bodies forwarded to modules.
 const maxBodyBytes = 1 << 20
 
-// Mount adds the daemon's routes to srv: module routes under /m/{module}/
-// and the admin plugin status.
+// Mount adds the daemon's routes to srv: module routes under /m/{module}/,
+// the admin API, the panel's webhook, and /metrics behind the admin token
+// unless http.metrics_listen gives the metrics a listener of their own
+// (MetricsServer), in which case srv does not serve them at all.
 func (d *Daemon) Mount(srv *httpserver.Server) {
 	srv.Handle("/m/{module}/{path...}", http.HandlerFunc(d.serveModule))
 	srv.Handle("GET /api/v1/admin/plugins", d.admin(http.HandlerFunc(d.servePlugins)))
 	srv.Handle("GET /api/v1/admin/jobs", d.admin(http.HandlerFunc(d.serveJobs)))
 	srv.Handle("POST /api/v1/admin/jobs/{id}/retry", d.admin(http.HandlerFunc(d.serveRetryJob)))
 	srv.Handle("POST /webhooks/"+panelName, d.webhookHandler())
+	if d.Metrics != nil && d.Config.HTTP.MetricsListen == "" {
+		srv.Handle(httpserver.MetricsPath, d.admin(d.Metrics.Handler()))
+	}
+}
+
+// HTTPServers returns the API server on http.listen with the daemon's
+// routes, and the metrics server on http.metrics_listen, or nil when none
+// is configured. Both answer /healthz and /readyz from the plugins' health.
+func (d *Daemon) HTTPServers() (api, metrics *httpserver.Server) {
+	ready := func(context.Context) []httpserver.CheckResult { return d.Ready() }
+	api = httpserver.New(httpserver.Options{Listen: d.Config.HTTP.Listen, Logger: d.Logger, Metrics: d.Metrics, Ready: ready})
+	d.Mount(api)
+	if d.Metrics != nil && d.Config.HTTP.MetricsListen != "" {
+		// Nothing but the scrape and the probes: the address is meant for
+		// a scraper on a private network, and nothing there asks for a
+		// token.
+		metrics = httpserver.New(httpserver.Options{Listen: d.Config.HTTP.MetricsListen, Logger: d.Logger, Metrics: d.Metrics, Ready: ready})
+		metrics.Handle(httpserver.MetricsPath, d.Metrics.Handler())
+	}
+	return api, metrics
+}
+
+// ServeHTTP runs the HTTP servers (HTTPServers) until ctx is cancelled, then
+// shuts them down gracefully. If one fails, the other is stopped too.
+func (d *Daemon) ServeHTTP(ctx context.Context) error {
+	api, metrics := d.HTTPServers()
+	if metrics == nil {
+		return api.Run(ctx)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, 2)
+	for _, srv := range []*httpserver.Server{api, metrics} {
+		go func() {
+			err := srv.Run(ctx)
+			cancel()
+			errs <- err
+		}()
+	}
+	return errors.Join(<-errs, <-errs)
 }
 
 // Ready reports the plugins' health for /readyz.

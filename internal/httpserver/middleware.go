@@ -84,12 +84,12 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// quietRoutes are polled by probes and scrapers; logging them at info would
-// bury everything else.
+// quietRoutes are polled by probes and scrapers; logging their successes
+// at info would bury everything else. A refused scrape (401) is not quiet.
 var quietRoutes = map[string]bool{
 	"GET /healthz": true,
 	"GET /readyz":  true,
-	"GET /metrics": true,
+	MetricsPath:    true,
 }
 
 func (s *Server) withAccessLog(next http.Handler) http.Handler {
@@ -124,7 +124,7 @@ func (s *Server) logRequest(r *http.Request, info *requestInfo, rec *recordingWr
 		s.opts.Metrics.ObserveHTTP(route, status, elapsed)
 	}
 	level := slog.LevelInfo
-	if quietRoutes[route] && status < http.StatusInternalServerError {
+	if quietRoutes[route] && status < http.StatusBadRequest {
 		level = slog.LevelDebug
 	}
 	attrs := []slog.Attr{

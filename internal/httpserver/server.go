@@ -1,9 +1,15 @@
 // Package httpserver is the daemon's HTTP server scaffolding: health and
-// readiness probes, Prometheus metrics, and the middleware every route gets.
+// readiness probes, per-route Prometheus metrics, and the middleware every
+// route gets.
 //
 // Routes use Go 1.22 ServeMux patterns ("GET /api/offers/{id}"). Each request
 // gets, outermost first:
 //
+//   - the security headers on whatever reply goes out, set as the header is
+//     sent so no handler can forget or overwrite them: Cache-Control
+//     no-store, Referrer-Policy no-referrer, X-Content-Type-Options nosniff,
+//     X-Frame-Options DENY and a Content-Security-Policy frame-ancestors
+//     'none' (see headers.go);
 //   - a request id: the client's X-Request-Id when it is sane, a fresh one
 //     otherwise, echoed in the response and available as RequestID(ctx);
 //   - one JSON access log line: method, route pattern, path, status,
@@ -17,7 +23,9 @@
 // /healthz answers 200 "ok" while the process runs (liveness). /readyz runs
 // the caller's checks and answers 200 with them all, or 503 with the failing
 // ones (readiness); it also answers 503 once shutdown has begun, so a load
-// balancer drains the instance before it stops.
+// balancer drains the instance before it stops. /metrics (MetricsPath) is
+// not served by New: the scrape names plugins, routes and rates, so the
+// caller serves it on a private listener or behind a token.
 package httpserver
 
 import (
@@ -48,6 +56,9 @@ const (
 	// DefaultReadyTimeout bounds one run of the readiness checks: a probe
 	// that hangs is as bad as one that fails.
 	DefaultReadyTimeout = 5 * time.Second
+
+	// MetricsPath is the route Prometheus scrapes.
+	MetricsPath = "GET /metrics"
 )
 
 // CheckResult is the outcome of one readiness check.
@@ -63,8 +74,9 @@ type Options struct {
 	Listen string
 	// Logger receives access and error logs; nil discards them.
 	Logger *slog.Logger
-	// Metrics records per-route metrics and is served on /metrics; nil
-	// disables both.
+	// Metrics records per-route metrics; nil disables them. New does not
+	// serve them: the caller mounts Metrics.Handler() on MetricsPath, on a
+	// private listener or behind a token.
 	Metrics *obs.Metrics
 	// Ready runs the readiness checks; nil means always ready. It gets a
 	// context bounded by ReadyTimeout.
@@ -86,7 +98,9 @@ type Server struct {
 	draining atomic.Bool
 }
 
-// New returns a server with /healthz, /readyz and (with Metrics) /metrics.
+// New returns a server with /healthz and /readyz. It does not serve
+// /metrics: where the scrape is served, and to whom, is the caller's choice
+// (MetricsPath), made once for the whole process.
 func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -98,13 +112,10 @@ func New(opts Options) *Server {
 		opts.ShutdownTimeout = DefaultShutdownTimeout
 	}
 	s := &Server{opts: opts, log: opts.Logger, mux: http.NewServeMux()}
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecovery(s.mux)))
+	s.handler = withSecurityHeaders(s.withRequestID(s.withAccessLog(s.withRecovery(s.mux))))
 
 	s.Handle("GET /healthz", http.HandlerFunc(s.healthz))
 	s.Handle("GET /readyz", http.HandlerFunc(s.readyz))
-	if opts.Metrics != nil {
-		s.Handle("GET /metrics", opts.Metrics.Handler())
-	}
 	return s
 }
 
@@ -182,7 +193,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
 	_, _ = w.Write([]byte("ok\n"))
 }
 
@@ -223,7 +233,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // a write error means the client went away, which is nobody's to handle.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }

@@ -7,7 +7,12 @@
 // Pdeathsig so that a host killed with SIGKILL leaves no plugin behind.
 // First-party plugins are the upsell binary itself re-executed as
 // `upsell plugin serve NAME`; third-party binaries must sit inside the plugin
-// directory and match their registered sha256, checked at every launch.
+// directory. Every plugin binary is checked against a sha256 before every
+// launch and restart: a third-party one against its registered checksum, the
+// host's own executable against what the host started from (Self). A binary
+// that does not match is never run: the plugin is marked failed at once with
+// the reason, since retrying cannot help until upsell is restarted or the
+// checksum registered again.
 //
 // A plugin that exits is restarted with exponential backoff; after
 // MaxRestarts failures within RestartWindow it is marked failed and left
@@ -44,10 +49,12 @@ type Spec struct {
 	// the host binary; see Builtin.
 	Command string
 	Args    []string
-	// SHA256 is the registered hex checksum of Command; required unless
-	// Builtin.
+	// SHA256 is the hex checksum Command must have at every launch: the
+	// registered one of a third-party binary, or, for a built-in plugin,
+	// the host executable's at start (Self).
 	SHA256 string
-	// Builtin marks a first-party plugin served by the host binary itself.
+	// Builtin marks a first-party plugin served by the host binary itself:
+	// Command is the host's own path, not confined to the plugin directory.
 	Builtin bool
 	// Env is the whole environment the plugin gets (besides go-plugin's own
 	// handshake variables).
@@ -204,11 +211,11 @@ func (s *Supervisor) validate(spec Spec) error {
 	if spec.Kind != hostapi.KindModule && spec.Kind != hostapi.KindAdapter {
 		return fmt.Errorf("plugin %q: unknown kind %q", spec.Name, spec.Kind)
 	}
-	if spec.Builtin {
-		return nil
-	}
 	if _, err := decodeChecksum(spec.SHA256); err != nil {
 		return fmt.Errorf("plugin %q: %w", spec.Name, err)
+	}
+	if spec.Builtin {
+		return nil
 	}
 	if _, err := ResolveInDir(s.opts.PluginDir, spec.Command); err != nil {
 		return fmt.Errorf("plugin %q: %w", spec.Name, err)
@@ -267,6 +274,55 @@ func FileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// Executable is the running host binary: the path first-party plugins
+// re-run, and the sha256 of what the process was started from.
+type Executable struct {
+	Path   string
+	SHA256 string
+}
+
+// Self returns the running executable, read once, on the first call; the
+// daemon calls it as it starts. The checksum is of the file the process
+// runs (/proc/self/exe on Linux, which stays the original even once the
+// path is replaced), not of whatever the path names by then.
+var Self = sync.OnceValues(func() (Executable, error) {
+	path, err := os.Executable()
+	if err != nil {
+		return Executable{}, fmt.Errorf("find own executable: %w", err)
+	}
+	running := "/proc/self/exe"
+	if _, err := os.Stat(running); err != nil {
+		running = path
+	}
+	sum, err := FileSHA256(running)
+	if err != nil {
+		return Executable{}, fmt.Errorf("checksum own executable %s: %w", path, err)
+	}
+	return Executable{Path: path, SHA256: sum}, nil
+})
+
+// ErrBinaryChanged marks a launch refused because the plugin's binary is
+// not the one it must be.
+var ErrBinaryChanged = errors.New("plugin binary does not match its checksum")
+
+// checkBinary hashes path and compares it with want (hex), just before the
+// binary is run.
+func checkBinary(spec Spec, path string, want []byte) error {
+	got, err := FileSHA256(path)
+	if err != nil {
+		return fmt.Errorf("plugin %s: checksum %s: %w", spec.Name, path, err)
+	}
+	if got == hex.EncodeToString(want) {
+		return nil
+	}
+	if spec.Builtin {
+		return fmt.Errorf("%w: refusing to run plugin %s: the upsell executable %s changed on disk since the host started (checksum sha256 %s, started from %x); restart upsell to run the new binary",
+			ErrBinaryChanged, spec.Name, path, got, want)
+	}
+	return fmt.Errorf("%w: refusing to run plugin %s: %s has checksum sha256 %s, registered %x; register the new checksum (upsell plugins hash) and restart upsell",
+		ErrBinaryChanged, spec.Name, path, got, want)
+}
+
 // run keeps one plugin up until the supervisor stops.
 func (s *Supervisor) run(inst *instance) {
 	defer s.wg.Done()
@@ -276,6 +332,13 @@ func (s *Supervisor) run(inst *instance) {
 		if first {
 			close(inst.ready)
 			first = false
+		}
+		if errors.Is(err, ErrBinaryChanged) {
+			// Never run, and retrying cannot make the file match.
+			s.kill(inst)
+			s.opts.Logger.Error("plugin binary refused", "plugin", inst.spec.Name, "error", err)
+			s.setState(inst, Failed, err.Error())
+			return
 		}
 		if err == nil {
 			s.setState(inst, Running, "")
@@ -506,18 +569,25 @@ func ClientConfig(cmd *exec.Cmd, checksum []byte, socketDir string, startTimeout
 	return cfg
 }
 
+// clientConfig checks the plugin's binary and returns the configuration to
+// run it with.
 func (s *Supervisor) clientConfig(spec Spec) (*plugin.ClientConfig, error) {
 	command := spec.Command
-	var checksum []byte
 	if !spec.Builtin {
 		path, err := ResolveInDir(s.opts.PluginDir, spec.Command)
 		if err != nil {
 			return nil, err
 		}
 		command = path
-		if checksum, err = decodeChecksum(spec.SHA256); err != nil {
-			return nil, err
-		}
+	}
+	checksum, err := decodeChecksum(spec.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s: %w", spec.Name, err)
+	}
+	// The one check of the binary, with a message saying what to do; go-plugin
+	// is given no checksum, which would hash the file a second time.
+	if err := checkBinary(spec, command, checksum); err != nil {
+		return nil, err
 	}
 	if s.opts.SocketDir != "" {
 		if err := os.MkdirAll(s.opts.SocketDir, 0o700); err != nil {
@@ -526,7 +596,7 @@ func (s *Supervisor) clientConfig(spec Spec) (*plugin.ClientConfig, error) {
 	}
 	cmd := exec.Command(command, spec.Args...)
 	cmd.Env = spec.Env
-	return ClientConfig(cmd, checksum, s.opts.SocketDir, s.opts.StartTimeout, s.opts.Logger.Named(spec.Name)), nil
+	return ClientConfig(cmd, nil, s.opts.SocketDir, s.opts.StartTimeout, s.opts.Logger.Named(spec.Name)), nil
 }
 
 // wait blocks until the plugin process exits or the supervisor stops.

@@ -2,6 +2,7 @@ package supervisor_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +12,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/hostapi/hostapitest"
@@ -197,8 +201,9 @@ func TestTamperedBinaryIsRefused(t *testing.T) {
 	if err := s.Start(context.Background(), []Spec{crashySpec(path, sum)}); err != nil {
 		t.Fatal(err)
 	}
-	st := waitState(t, s, Failed, 2)
-	if !strings.Contains(st.LastError, "checksum") {
+	// Refused outright, not retried: the file cannot start matching.
+	st := waitState(t, s, Failed, 0)
+	if !strings.Contains(st.LastError, "checksum") || !strings.Contains(st.LastError, "refusing to run plugin crashy") || st.Restarts != 0 || st.PID != 0 {
 		t.Fatalf("tampered binary: %+v", st)
 	}
 }
@@ -279,4 +284,139 @@ func processAlive(pid int) bool {
 	}
 	fields := strings.Fields(string(b))
 	return len(fields) > 2 && fields[2] != "Z"
+}
+
+// replaceFile puts a different binary at path the way an upgrade does: a
+// new file renamed over the old one (the running one cannot be written:
+// ETXTBSY). The new binary is the old one plus a byte: it would still run
+// and serve the plugin, so only the checksum can refuse it.
+func replaceFile(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, append(b, 0), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBuiltinRestartChecksTheHostBinary runs a first-party plugin from a
+// copy of the host executable, kills the plugin, and shows the restart runs
+// the binary only while it is still the one the host started from.
+func TestBuiltinRestartChecksTheHostBinary(t *testing.T) {
+	tests := []struct {
+		name     string
+		replace  bool
+		want     State
+		restarts int
+	}{
+		{"unchanged binary restarts", false, Running, 1},
+		{"replaced binary is refused", true, Failed, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Builtin: the copy is run from where it is, outside any plugin
+			// directory; the checksum is taken as the daemon takes Self's.
+			exe, sum := installSelf(t, shortDir(t))
+			spec := crashySpec(exe, sum)
+			spec.Builtin = true
+			logs := &syncBuffer{}
+			s := New(Options{
+				SocketDir: shortDir(t), MaxRestarts: 3, RestartBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
+				Logger: hclog.New(&hclog.LoggerOptions{Output: logs, JSONFormat: true}),
+			})
+			t.Cleanup(s.Stop)
+			if err := s.Start(context.Background(), []Spec{spec}); err != nil {
+				t.Fatal(err)
+			}
+			first := waitState(t, s, Running, 0).PID
+			if tt.replace {
+				replaceFile(t, exe)
+			}
+			if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			st := waitState(t, s, tt.want, tt.restarts)
+			switch tt.want {
+			case Running:
+				if second := pidOf(t, s); second == first || second == 0 {
+					t.Fatalf("plugin not restarted: pid %d then %d", first, second)
+				}
+			case Failed:
+				for _, want := range []string{"refusing to run plugin crashy", "changed on disk since the host started", exe, sum} {
+					if !strings.Contains(st.LastError, want) {
+						t.Errorf("state's error lacks %q: %s", want, st.LastError)
+					}
+				}
+				if st.PID != 0 {
+					t.Errorf("refused plugin has pid %d", st.PID)
+				}
+				if log := logs.String(); !strings.Contains(log, `"plugin binary refused"`) || !strings.Contains(log, "changed on disk since the host started") {
+					t.Errorf("the log does not say why:\n%s", log)
+				}
+				if _, err := s.Module("crashy"); !errors.Is(err, hostapi.ErrUnavailable) {
+					t.Errorf("refused module handed out: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the supervisor's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestSelfIsTheRunningExecutable(t *testing.T) {
+	self, err := Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := FileSHA256(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self.Path != exe || self.SHA256 != sum {
+		t.Fatalf("Self() = %+v, want %s %s", self, exe, sum)
+	}
+}
+
+func TestBuiltinNeedsAChecksum(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSupervisor(t, "", 1)
+	for _, sum := range []string{"", "abc"} {
+		spec := crashySpec(exe, sum)
+		spec.Builtin = true
+		if err := s.Start(context.Background(), []Spec{spec}); err == nil || !strings.Contains(err.Error(), "sha256 must be 64 hex characters") {
+			t.Errorf("builtin with checksum %q: %v", sum, err)
+		}
+	}
+	if len(s.Statuses()) != 0 {
+		t.Errorf("a refused spec was registered: %+v", s.Statuses())
+	}
 }
