@@ -147,8 +147,11 @@ func (c Config) checkDatabase(v *validator) {
 	}
 	// database/sql reads 0 open connections as unlimited, which on a server
 	// shared with the panel can take all of max_connections.
-	if d.MaxOpenConns < 1 {
-		v.addKey("database.max_open_conns", "must be at least 1 (got %d)", d.MaxOpenConns)
+	// At least 3: each of the two job workers may hold a service's lock
+	// transaction and one more connection while it provisions (ARCHITECTURE.md,
+	// the pool rule), and everything else needs one to make progress.
+	if d.MaxOpenConns < minOpenConns {
+		v.addKey("database.max_open_conns", "must be at least %d (got %d)", minOpenConns, d.MaxOpenConns)
 	}
 	if d.MaxIdleConns < 0 || (d.MaxOpenConns > 0 && d.MaxIdleConns > d.MaxOpenConns) {
 		v.addKey("database.max_idle_conns", "must be between 0 and max_open_conns %d (got %d)", d.MaxOpenConns, d.MaxIdleConns)
@@ -342,6 +345,10 @@ func (c Config) checkServers(v *validator) {
 type validator struct {
 	problems []string
 }
+
+// minOpenConns is the smallest pool that cannot starve: two job workers
+// each holding two connections' worth of work, and one left over.
+const minOpenConns = 3
 
 func (v *validator) add(format string, args ...any) {
 	v.problems = append(v.problems, fmt.Sprintf(format, args...))

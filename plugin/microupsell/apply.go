@@ -212,15 +212,17 @@ func (m *Module) applyLocked(ctx context.Context, id uint64, attempt int, s Sett
 // purchase log, all in one transaction.
 func (m *Module) finish(ctx context.Context, o Order, applied hostapi.Applied) (string, error) {
 	h, _ := m.deps()
+	// Read before the transaction opens (the pool rule); the price write
+	// below is a compare-and-set on what was read.
+	svc, err := h.Panel.Service(ctx, o.ServiceID)
+	if err != nil {
+		return "", err
+	}
 	tx, err := h.Store.Begin(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	svc, err := h.Panel.Service(ctx, o.ServiceID)
-	if err != nil {
-		return "", err
-	}
 	newPrice := svc.Price.Add(o.RecurringIncrease)
 	changed, err := h.Panel.UpdateRecurringPrice(ctx, tx.ID(), hostapi.PriceChange{
 		ServiceID: o.ServiceID, From: svc.Price, To: newPrice, Reason: fmt.Sprintf("%s (order %d)", o.PackageName, o.ID),
