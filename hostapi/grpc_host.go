@@ -243,7 +243,41 @@ func (s *provisionServer) CheckCapacity(ctx context.Context, r *pb.ServiceTarget
 	return &pb.Empty{}, nil
 }
 
+func (s *provisionServer) LockService(ctx context.Context, r *pb.IDRequest) (*pb.ServiceLock, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("provisioning"))
+	}
+	out, err := s.impl.LockService(ctx, r.GetId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.ServiceLock{ServiceId: out.ServiceID, Token: out.Token}, nil
+}
+
+func (s *provisionServer) UnlockService(ctx context.Context, r *pb.ServiceLock) (*pb.Empty, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("provisioning"))
+	}
+	if err := s.impl.UnlockService(ctx, ServiceLock{ServiceID: r.GetServiceId(), Token: r.GetToken()}); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.Empty{}, nil
+}
+
 type provisionClient struct{ c pb.ProvisionClient }
+
+func (p *provisionClient) LockService(ctx context.Context, serviceID uint64) (ServiceLock, error) {
+	out, err := p.c.LockService(ctx, &pb.IDRequest{Id: serviceID}, callOptions()...)
+	if err != nil {
+		return ServiceLock{}, fromStatus(ctx, nil, err)
+	}
+	return ServiceLock{ServiceID: out.GetServiceId(), Token: out.GetToken()}, nil
+}
+
+func (p *provisionClient) UnlockService(ctx context.Context, lock ServiceLock) error {
+	_, err := p.c.UnlockService(ctx, &pb.ServiceLock{ServiceId: lock.ServiceID, Token: lock.Token}, callOptions()...)
+	return fromStatus(ctx, nil, err)
+}
 
 func (p *provisionClient) Read(ctx context.Context, serviceID uint64) (Limits, error) {
 	out, err := p.c.Read(ctx, &pb.IDRequest{Id: serviceID}, callOptions()...)

@@ -137,6 +137,21 @@ type Provision interface {
 	Read(ctx context.Context, serviceID uint64) (Limits, error)
 	Apply(ctx context.Context, serviceID uint64, target Target) (Applied, error)
 	CheckCapacity(ctx context.Context, serviceID uint64, target Target) error
+	// LockService waits until the caller holds the service's lock: one
+	// lock per service for every module, Apply and replica. It is held
+	// without a database connection, so the holder may run as many short
+	// transactions as it needs, and it is released by UnlockService, when
+	// the plugin exits, or after 10 minutes. Apply by the operation that
+	// holds it does not wait for it again. An operation holding a Store
+	// transaction may not wait for it (the pool rule). Minor version 1.6.
+	LockService(ctx context.Context, serviceID uint64) (ServiceLock, error)
+	UnlockService(ctx context.Context, lock ServiceLock) error
+}
+
+// ServiceLock is a held service lock.
+type ServiceLock struct {
+	ServiceID uint64
+	Token     string
 }
 
 // Audit is the append-only purchase and operations log.

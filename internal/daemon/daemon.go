@@ -237,6 +237,7 @@ func (d *Daemon) Provision() hostapi.Provision {
 // Close stops plugins and closes the database.
 func (d *Daemon) Close() {
 	d.Supervisor.Stop()
+	d.Locks.Close()
 	d.DB.Close()
 }
 

@@ -175,6 +175,9 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 		t.Fatal(err)
 	}
 	t.Cleanup(e.d.Close)
+	// Every test keeps the pool rule: a host call that would take a
+	// second connection while its operation holds one fails the request.
+	e.d.Ops.Strict = true
 	if err := e.d.StartPlugins(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -80,6 +79,7 @@ type Services struct {
 	plugin string
 	deps   Deps
 	store  *Store
+	locks  *pluginLocks
 }
 
 // New builds the services for the named plugin; tablePrefix scopes its
@@ -93,7 +93,7 @@ func New(deps Deps, plugin, tablePrefix string) *Services {
 	}
 	store := NewStore(deps.DB, tablePrefix)
 	store.ops, store.plugin = deps.Ops, plugin
-	return &Services{plugin: plugin, deps: deps, store: store}
+	return &Services{plugin: plugin, deps: deps, store: store, locks: newPluginLocks(deps.Locks, deps.Ops)}
 }
 
 // panelName is the binding's panel name ("paymenter").
@@ -125,8 +125,11 @@ func (s *Services) Host() hostapi.Host {
 	}
 }
 
-// Close rolls back what the plugin left open.
-func (s *Services) Close() { s.store.Close() }
+// Close rolls back what the plugin left open and releases its locks.
+func (s *Services) Close() {
+	s.store.Close()
+	s.locks.close()
+}
 
 // ---- Panel ----
 
@@ -514,7 +517,7 @@ func (p *provision) Apply(ctx context.Context, serviceID uint64, target hostapi.
 	if err != nil {
 		return hostapi.Applied{}, err
 	}
-	unlock, conn, err := p.s.deps.Locks.lock(ctx, serviceID)
+	unlock, err := p.s.locks.forApply(ctx, serviceID)
 	if err != nil {
 		return hostapi.Applied{}, err
 	}
@@ -526,16 +529,18 @@ func (p *provision) Apply(ctx context.Context, serviceID uint64, target hostapi.
 	// Recorded under the service's lock, so the record follows the order
 	// of the applies. A failure here is reported: the caller retries its
 	// apply (absolute, so a no-op on the server) until the record is in.
-	// On the lock's own connection: holding it, Apply may not wait for a
-	// second one (the pool rule).
-	var db beginner = p.s.deps.DB
-	if conn != nil {
-		db = conn
-	}
-	if err := recordLimitWrites(ctx, db, serviceID, target, applied.After, p.s.plugin, p.s.deps.Now()); err != nil {
+	if err := recordLimitWrites(ctx, p.s.deps.DB, serviceID, target, applied.After, p.s.plugin, p.s.deps.Now()); err != nil {
 		return hostapi.Applied{}, err
 	}
 	return applied, nil
+}
+
+func (p *provision) LockService(ctx context.Context, serviceID uint64) (hostapi.ServiceLock, error) {
+	return p.s.locks.take(ctx, serviceID)
+}
+
+func (p *provision) UnlockService(_ context.Context, lock hostapi.ServiceLock) error {
+	return p.s.locks.give(lock)
 }
 
 func (p *provision) CheckCapacity(ctx context.Context, serviceID uint64, target hostapi.Target) error {
@@ -544,118 +549,4 @@ func (p *provision) CheckCapacity(ctx context.Context, serviceID uint64, target 
 		return err
 	}
 	return a.CheckCapacity(ctx, ref, target)
-}
-
-// ServiceLocks is a per-service mutex shared by goroutines (a local lock
-// per service id) and by replicas on one database (a MySQL named lock held
-// on a dedicated connection).
-type ServiceLocks struct {
-	db *sqlx.DB
-
-	mu    sync.Mutex
-	local map[uint64]*serviceLock
-}
-
-// serviceLock is held by whoever put the token into ch; refs counts the
-// holder and the waiters, so the entry goes when nobody needs it.
-type serviceLock struct {
-	ch   chan struct{}
-	refs int
-}
-
-// NewServiceLocks returns locks on db (local locks only when db is nil).
-func NewServiceLocks(db *sqlx.DB) *ServiceLocks {
-	return &ServiceLocks{db: db, local: map[uint64]*serviceLock{}}
-}
-
-// Lock takes the service's lock, waiting up to ctx's deadline (or, for the
-// database lock, 60 s when ctx has none). A wait cut short by ctx fails with
-// CodeUnavailable, wrapping ctx's error. The returned unlock may be called
-// more than once.
-func (l *ServiceLocks) Lock(ctx context.Context, serviceID uint64) (func(), error) {
-	unlock, _, err := l.lock(ctx, serviceID)
-	return unlock, err
-}
-
-// lock is Lock, also returning the connection that holds the database
-// lock (nil for local locks only): the holder's own statements run on it.
-func (l *ServiceLocks) lock(ctx context.Context, serviceID uint64) (func(), *sqlx.Conn, error) {
-	unlockLocal, err := l.lockLocal(ctx, serviceID)
-	if err != nil {
-		return nil, nil, err
-	}
-	if l.db == nil {
-		return unlockLocal, nil, nil
-	}
-	conn, err := l.db.Connx(ctx)
-	if err != nil {
-		unlockLocal()
-		return nil, nil, hostapi.Errorf(hostapi.CodeUnavailable, "service lock: %w", err)
-	}
-	wait := 60
-	if d, ok := ctx.Deadline(); ok {
-		wait = max(1, int(time.Until(d).Seconds()))
-	}
-	name := fmt.Sprintf("upsell_service_%d", serviceID)
-	var got *int64
-	if err := conn.QueryRowxContext(ctx, "SELECT GET_LOCK(?, ?)", name, wait).Scan(&got); err != nil || got == nil || *got != 1 {
-		conn.Close()
-		unlockLocal()
-		if err == nil {
-			err = fmt.Errorf("timed out")
-		}
-		return nil, nil, hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock: %w", serviceID, err)
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name)
-			conn.Close()
-			unlockLocal()
-		})
-	}, conn, nil
-}
-
-// lockLocal takes the in-process lock of one service, giving up when ctx
-// ends. Services never wait for each other.
-func (l *ServiceLocks) lockLocal(ctx context.Context, serviceID uint64) (func(), error) {
-	l.mu.Lock()
-	if l.local == nil {
-		l.local = map[uint64]*serviceLock{}
-	}
-	sl := l.local[serviceID]
-	if sl == nil {
-		sl = &serviceLock{ch: make(chan struct{}, 1)}
-		l.local[serviceID] = sl
-	}
-	sl.refs++
-	l.mu.Unlock()
-
-	drop := func() {
-		l.mu.Lock()
-		sl.refs--
-		if sl.refs == 0 {
-			delete(l.local, serviceID)
-		}
-		l.mu.Unlock()
-	}
-	fail := func(err error) (func(), error) {
-		drop()
-		return nil, hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock: %w", serviceID, err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fail(err)
-	}
-	select {
-	case sl.ch <- struct{}{}:
-	case <-ctx.Done():
-		return fail(ctx.Err())
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			<-sl.ch
-			drop()
-		})
-	}, nil
 }

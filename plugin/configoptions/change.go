@@ -164,8 +164,6 @@ price_before, price_after, credit, attempts, reason, created_at, updated_at, app
 	selectChangeByInvoice = `SELECT ` + changeColumns + ` FROM ext_configoptions_changes WHERE invoice_id = ?`
 	selectOpenChange      = `SELECT ` + changeColumns + ` FROM ext_configoptions_changes WHERE open_service = ?`
 	selectPendingChanges  = `SELECT id FROM ext_configoptions_changes WHERE state IN ('paid', 'applying') ORDER BY id LIMIT 100`
-	insertServiceLock     = `INSERT IGNORE INTO ext_configoptions_service_locks (service_id, updated_at) VALUES (?, ?)`
-	takeServiceLock       = `SELECT service_id FROM ext_configoptions_service_locks WHERE service_id = ? FOR UPDATE`
 	selectChangeService   = `SELECT service_id FROM ext_configoptions_changes WHERE id = ?`
 	casChange             = `UPDATE ext_configoptions_changes SET state = ?, reason = ?, updated_at = ? WHERE id = ? AND state = ?`
 	closeChange           = `UPDATE ext_configoptions_changes SET state = ?, open_service = NULL, reason = ?, updated_at = ? WHERE id = ? AND state = ?`
@@ -886,17 +884,14 @@ func (m *Module) applyChange(ctx context.Context, id uint64) (string, error) {
 	if err := rows.Scan(0, &serviceID); err != nil {
 		return "", hostapi.Errorf(hostapi.CodeInternal, "read change %d: %w", id, err)
 	}
-	if _, err := h.Store.Exec(ctx, "", insertServiceLock, serviceID, m.now().UTC()); err != nil {
-		return "", err
-	}
-	lock, err := h.Store.Begin(ctx)
+	// The host's one lock per service (shared with Micro-Upsell and every
+	// replica), held without a database connection: the steps below run
+	// their own short transactions under it.
+	lock, err := h.Provision.LockService(ctx, serviceID)
 	if err != nil {
 		return "", err
 	}
-	defer lock.Rollback(context.WithoutCancel(ctx))
-	if _, err := h.Store.Query(ctx, lock.ID(), takeServiceLock, serviceID); err != nil {
-		return "", err
-	}
+	defer func() { _ = h.Provision.UnlockService(context.WithoutCancel(ctx), lock) }()
 	c, ok, err := m.changeWhere(ctx, "", selectChangeByID, id)
 	if err != nil {
 		return "", err
@@ -923,7 +918,7 @@ func (m *Module) applyChange(ctx context.Context, id uint64) (string, error) {
 		}
 	}
 	if c.State != ChangeApplying {
-		return c.State, lock.Commit(ctx)
+		return c.State, nil
 	}
 	applied := hostapi.Applied{After: c.LimitsBefore}
 	if len(c.Target) > 0 {
@@ -938,7 +933,7 @@ func (m *Module) applyChange(ctx context.Context, id uint64) (string, error) {
 	} else if err != nil {
 		return "", err
 	}
-	return ChangeApplied, lock.Commit(ctx)
+	return ChangeApplied, nil
 }
 
 // errHeldChanged: the service's selections are no longer what a change was

@@ -129,11 +129,11 @@ func (m *Module) applyOrder(ctx context.Context, id uint64, attempt int) (string
 	if o.State != StatePaid && o.State != StateApplying {
 		return o.State, nil
 	}
-	lock, err := m.lockService(ctx, o.ServiceID)
+	unlock, err := m.lockService(ctx, o.ServiceID)
 	if err != nil {
 		return "", err
 	}
-	defer lock.Rollback(context.WithoutCancel(ctx))
+	defer unlock()
 	// An earlier order of this service may have stopped between storing
 	// its target and finishing: finish it first, so this order's target is
 	// computed on top of it and never overwritten by it.
@@ -150,11 +150,7 @@ func (m *Module) applyOrder(ctx context.Context, id uint64, attempt int) (string
 			return "", err
 		}
 	}
-	state, err := m.applyLocked(ctx, id, attempt, s)
-	if err != nil {
-		return "", err
-	}
-	return state, lock.Commit(ctx)
+	return m.applyLocked(ctx, id, attempt, s)
 }
 
 // applyLocked runs one order's remaining steps; the caller holds the lock.

@@ -247,8 +247,6 @@ type eventView struct {
 
 const (
 	openOrders  = `SELECT COUNT(*) FROM ext_micro_upsell_order_addons WHERE service_id = ? AND state = 'awaiting_payment'`
-	lockRow     = `INSERT IGNORE INTO ext_micro_upsell_service_locks (service_id, updated_at) VALUES (?, ?)`
-	takeLock    = `SELECT service_id FROM ext_micro_upsell_service_locks WHERE service_id = ? FOR UPDATE`
 	insertOrder = `INSERT INTO ext_micro_upsell_order_addons (service_id, user_id, package_id, package_name, resource, amount, currency,
 monthly_price, due_today, recurring_increase, cycle_type, cycle_period, cycle_unit, expires_at, days_left, days_in_cycle, proration,
 idempotency_key, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'awaiting_payment', ?, ?)`
@@ -257,24 +255,18 @@ idempotency_key, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 
 	orderByIdem     = `SELECT id FROM ext_micro_upsell_order_addons WHERE service_id = ? AND idempotency_key = ?`
 )
 
-// lockService opens a transaction holding the service's row lock in
-// ext_micro_upsell_service_locks: purchases, applies and reconcile rounds of
-// one service take turns across replicas, and the lock ends with the
-// transaction (commit or rollback), or with the plugin if it dies.
-func (m *Module) lockService(ctx context.Context, serviceID uint64) (hostapi.Tx, error) {
+// lockService takes the service's lock: the host's one lock per service,
+// shared with every module, Provision.Apply and replica, and held without
+// a database connection, so purchases, applies and reconcile rounds of one
+// service take turns while each runs its own short transactions. The
+// returned unlock releases it (the host also does when the plugin dies).
+func (m *Module) lockService(ctx context.Context, serviceID uint64) (func(), error) {
 	h, _ := m.deps()
-	if _, err := h.Store.Exec(ctx, "", lockRow, serviceID, m.now().UTC()); err != nil {
-		return nil, err
-	}
-	tx, err := h.Store.Begin(ctx)
+	lock, err := h.Provision.LockService(ctx, serviceID)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := h.Store.Query(ctx, tx.ID(), takeLock, serviceID); err != nil {
-		_ = tx.Rollback(context.WithoutCancel(ctx))
-		return nil, err
-	}
-	return tx, nil
+	return func() { _ = h.Provision.UnlockService(context.WithoutCancel(ctx), lock) }, nil
 }
 
 // idempotencyKey validates the client's key (a double click sends the same
@@ -331,9 +323,13 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 	}
 	now := m.now().UTC()
 	// Serialize purchases per service so caps and the open-order limit
-	// hold under concurrent clicks; the order and invoice join this
-	// transaction.
-	tx, err := m.lockService(ctx, svc.ID)
+	// hold under concurrent clicks; the order and invoice commit together.
+	unlock, err := m.lockService(ctx, svc.ID)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	defer unlock()
+	tx, err := h.Store.Begin(ctx)
 	if err != nil {
 		return hostapi.HTTPResponse{}, err
 	}

@@ -455,12 +455,12 @@ func (m *Module) reconcileAll(ctx context.Context, held map[uint64]*holding, ids
 // set. It reports whether it restored add-ons, and why the service could
 // not be checked or repaired.
 func (m *Module) checkService(ctx context.Context, serviceID uint64, hd *holding, fix bool) (serviceDrift, bool, error) {
-	lock, err := m.lockService(ctx, serviceID)
+	unlock, err := m.lockService(ctx, serviceID)
 	if err != nil {
 		err = fmt.Errorf("take the service's lock: %w", err)
 		return failedCheck(serviceID, hd, err), false, err
 	}
-	defer lock.Rollback(context.WithoutCancel(ctx))
+	defer unlock()
 	o, err := m.observe(ctx, serviceID, hd)
 	if err != nil {
 		err = fmt.Errorf("read the expected price and limits: %w", err)
@@ -475,7 +475,7 @@ func (m *Module) checkService(ctx context.Context, serviceID uint64, hd *holding
 		}
 		return d, false, p.cause
 	}
-	did, err := m.repair(ctx, lock, o, p)
+	did, err := m.repair(ctx, o, p)
 	for i := range d.Findings {
 		f := &d.Findings[i]
 		switch {
@@ -525,7 +525,7 @@ func (m *Module) observe(ctx context.Context, serviceID uint64, hd *holding) (ob
 // repair carries out a plan under the service's lock: the limits first,
 // then price, expectation and audit entry in one transaction. It reports
 // whether it restored add-ons.
-func (m *Module) repair(ctx context.Context, lock hostapi.Tx, o observation, p plan) (bool, error) {
+func (m *Module) repair(ctx context.Context, o observation, p plan) (bool, error) {
 	h, _ := m.deps()
 	if p.cause != nil {
 		return false, nil
@@ -534,7 +534,7 @@ func (m *Module) repair(ctx context.Context, lock hostapi.Tx, o observation, p p
 		if p.remember {
 			return false, m.rememberNow(ctx, o.serviceID, p.next)
 		}
-		return false, lock.Commit(ctx)
+		return false, nil
 	}
 	var applied hostapi.Applied
 	var err error
@@ -570,7 +570,7 @@ func (m *Module) repair(ctx context.Context, lock hostapi.Tx, o observation, p p
 	if err := tx.Commit(ctx); err != nil {
 		return false, err
 	}
-	return true, lock.Commit(ctx)
+	return true, nil
 }
 
 // adminReconcile answers GET (report only: changes nothing) and POST (fix)

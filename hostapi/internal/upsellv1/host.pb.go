@@ -1413,6 +1413,58 @@ func (x *ServiceTargetRequest) GetTarget() *Limits {
 	return nil
 }
 
+type ServiceLock struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ServiceId     uint64                 `protobuf:"varint,1,opt,name=service_id,json=serviceId,proto3" json:"service_id,omitempty"`
+	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceLock) Reset() {
+	*x = ServiceLock{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceLock) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceLock) ProtoMessage() {}
+
+func (x *ServiceLock) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceLock.ProtoReflect.Descriptor instead.
+func (*ServiceLock) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ServiceLock) GetServiceId() uint64 {
+	if x != nil {
+		return x.ServiceId
+	}
+	return 0
+}
+
+func (x *ServiceLock) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
 type AuditEntry struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tx            string                 `protobuf:"bytes,1,opt,name=tx,proto3" json:"tx,omitempty"`
@@ -1428,7 +1480,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1492,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1505,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AuditEntry) GetTx() string {
@@ -1514,7 +1566,7 @@ type AuditWritten struct {
 
 func (x *AuditWritten) Reset() {
 	*x = AuditWritten{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1578,7 @@ func (x *AuditWritten) String() string {
 func (*AuditWritten) ProtoMessage() {}
 
 func (x *AuditWritten) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1539,7 +1591,7 @@ func (x *AuditWritten) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditWritten.ProtoReflect.Descriptor instead.
 func (*AuditWritten) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AuditWritten) GetId() uint64 {
@@ -1568,7 +1620,7 @@ type SQLValue struct {
 
 func (x *SQLValue) Reset() {
 	*x = SQLValue{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1580,7 +1632,7 @@ func (x *SQLValue) String() string {
 func (*SQLValue) ProtoMessage() {}
 
 func (x *SQLValue) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1593,7 +1645,7 @@ func (x *SQLValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLValue.ProtoReflect.Descriptor instead.
 func (*SQLValue) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{21}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SQLValue) GetKind() isSQLValue_Kind {
@@ -1738,7 +1790,7 @@ type SQLRow struct {
 
 func (x *SQLRow) Reset() {
 	*x = SQLRow{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1750,7 +1802,7 @@ func (x *SQLRow) String() string {
 func (*SQLRow) ProtoMessage() {}
 
 func (x *SQLRow) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1763,7 +1815,7 @@ func (x *SQLRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRow.ProtoReflect.Descriptor instead.
 func (*SQLRow) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{22}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SQLRow) GetValues() []*SQLValue {
@@ -1784,7 +1836,7 @@ type SQLRequest struct {
 
 func (x *SQLRequest) Reset() {
 	*x = SQLRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1796,7 +1848,7 @@ func (x *SQLRequest) String() string {
 func (*SQLRequest) ProtoMessage() {}
 
 func (x *SQLRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1809,7 +1861,7 @@ func (x *SQLRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRequest.ProtoReflect.Descriptor instead.
 func (*SQLRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{23}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SQLRequest) GetTx() string {
@@ -1843,7 +1895,7 @@ type SQLRows struct {
 
 func (x *SQLRows) Reset() {
 	*x = SQLRows{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1855,7 +1907,7 @@ func (x *SQLRows) String() string {
 func (*SQLRows) ProtoMessage() {}
 
 func (x *SQLRows) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1868,7 +1920,7 @@ func (x *SQLRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRows.ProtoReflect.Descriptor instead.
 func (*SQLRows) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{24}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SQLRows) GetColumns() []string {
@@ -1895,7 +1947,7 @@ type SQLExecResult struct {
 
 func (x *SQLExecResult) Reset() {
 	*x = SQLExecResult{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +1959,7 @@ func (x *SQLExecResult) String() string {
 func (*SQLExecResult) ProtoMessage() {}
 
 func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +1972,7 @@ func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLExecResult.ProtoReflect.Descriptor instead.
 func (*SQLExecResult) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{25}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SQLExecResult) GetRowsAffected() int64 {
@@ -1946,7 +1998,7 @@ type TxRequest struct {
 
 func (x *TxRequest) Reset() {
 	*x = TxRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1958,7 +2010,7 @@ func (x *TxRequest) String() string {
 func (*TxRequest) ProtoMessage() {}
 
 func (x *TxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1971,7 +2023,7 @@ func (x *TxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxRequest.ProtoReflect.Descriptor instead.
 func (*TxRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{26}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *TxRequest) GetTx() string {
@@ -1990,7 +2042,7 @@ type TxStarted struct {
 
 func (x *TxStarted) Reset() {
 	*x = TxStarted{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2002,7 +2054,7 @@ func (x *TxStarted) String() string {
 func (*TxStarted) ProtoMessage() {}
 
 func (x *TxStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2015,7 +2067,7 @@ func (x *TxStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxStarted.ProtoReflect.Descriptor instead.
 func (*TxStarted) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{27}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TxStarted) GetTx() string {
@@ -2161,7 +2213,11 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\x14ServiceTargetRequest\x12\x1d\n" +
 	"\n" +
 	"service_id\x18\x01 \x01(\x04R\tserviceId\x121\n" +
-	"\x06target\x18\x02 \x01(\v2\x19.upsell.hostapi.v1.LimitsR\x06target\"\xb4\x01\n" +
+	"\x06target\x18\x02 \x01(\v2\x19.upsell.hostapi.v1.LimitsR\x06target\"B\n" +
+	"\vServiceLock\x12\x1d\n" +
+	"\n" +
+	"service_id\x18\x01 \x01(\x04R\tserviceId\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"\xb4\x01\n" +
 	"\n" +
 	"AuditEntry\x12\x0e\n" +
 	"\x02tx\x18\x01 \x01(\tR\x02tx\x12\x16\n" +
@@ -2216,11 +2272,13 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\x14SetServiceProperties\x12..upsell.hostapi.v1.SetServicePropertiesRequest\x1a\x18.upsell.hostapi.v1.Empty\x12R\n" +
 	"\tAddCredit\x12#.upsell.hostapi.v1.AddCreditRequest\x1a .upsell.hostapi.v1.CreditBalance\x12H\n" +
 	"\tGetCoupon\x12 .upsell.hostapi.v1.CouponRequest\x1a\x19.upsell.hostapi.v1.Coupon\x12R\n" +
-	"\x10GetServiceWrites\x12\x1c.upsell.hostapi.v1.IDRequest\x1a .upsell.hostapi.v1.ServiceWrites2\xee\x01\n" +
+	"\x10GetServiceWrites\x12\x1c.upsell.hostapi.v1.IDRequest\x1a .upsell.hostapi.v1.ServiceWrites2\x86\x03\n" +
 	"\tProvision\x12?\n" +
 	"\x04Read\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x19.upsell.hostapi.v1.Limits\x12L\n" +
 	"\x05Apply\x12'.upsell.hostapi.v1.ServiceTargetRequest\x1a\x1a.upsell.hostapi.v1.Applied\x12R\n" +
-	"\rCheckCapacity\x12'.upsell.hostapi.v1.ServiceTargetRequest\x1a\x18.upsell.hostapi.v1.Empty2P\n" +
+	"\rCheckCapacity\x12'.upsell.hostapi.v1.ServiceTargetRequest\x1a\x18.upsell.hostapi.v1.Empty\x12K\n" +
+	"\vLockService\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x1e.upsell.hostapi.v1.ServiceLock\x12I\n" +
+	"\rUnlockService\x12\x1e.upsell.hostapi.v1.ServiceLock\x1a\x18.upsell.hostapi.v1.Empty2P\n" +
 	"\x05Audit\x12G\n" +
 	"\x05Write\x12\x1d.upsell.hostapi.v1.AuditEntry\x1a\x1f.upsell.hostapi.v1.AuditWritten2\xdb\x02\n" +
 	"\x05Store\x12?\n" +
@@ -2242,7 +2300,7 @@ func file_upsell_hostapi_v1_host_proto_rawDescGZIP() []byte {
 	return file_upsell_hostapi_v1_host_proto_rawDescData
 }
 
-var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_upsell_hostapi_v1_host_proto_goTypes = []any{
 	(*PanelSettings)(nil),               // 0: upsell.hostapi.v1.PanelSettings
 	(*IDRequest)(nil),                   // 1: upsell.hostapi.v1.IDRequest
@@ -2263,39 +2321,40 @@ var file_upsell_hostapi_v1_host_proto_goTypes = []any{
 	(*Write)(nil),                       // 16: upsell.hostapi.v1.Write
 	(*TaxRateResponse)(nil),             // 17: upsell.hostapi.v1.TaxRateResponse
 	(*ServiceTargetRequest)(nil),        // 18: upsell.hostapi.v1.ServiceTargetRequest
-	(*AuditEntry)(nil),                  // 19: upsell.hostapi.v1.AuditEntry
-	(*AuditWritten)(nil),                // 20: upsell.hostapi.v1.AuditWritten
-	(*SQLValue)(nil),                    // 21: upsell.hostapi.v1.SQLValue
-	(*SQLRow)(nil),                      // 22: upsell.hostapi.v1.SQLRow
-	(*SQLRequest)(nil),                  // 23: upsell.hostapi.v1.SQLRequest
-	(*SQLRows)(nil),                     // 24: upsell.hostapi.v1.SQLRows
-	(*SQLExecResult)(nil),               // 25: upsell.hostapi.v1.SQLExecResult
-	(*TxRequest)(nil),                   // 26: upsell.hostapi.v1.TxRequest
-	(*TxStarted)(nil),                   // 27: upsell.hostapi.v1.TxStarted
-	nil,                                 // 28: upsell.hostapi.v1.ServiceWrites.LimitsEntry
-	(*InvoiceItem)(nil),                 // 29: upsell.hostapi.v1.InvoiceItem
-	(*Cycle)(nil),                       // 30: upsell.hostapi.v1.Cycle
-	(*Invoice)(nil),                     // 31: upsell.hostapi.v1.Invoice
-	(*Limits)(nil),                      // 32: upsell.hostapi.v1.Limits
-	(*Empty)(nil),                       // 33: upsell.hostapi.v1.Empty
-	(*Service)(nil),                     // 34: upsell.hostapi.v1.Service
-	(*User)(nil),                        // 35: upsell.hostapi.v1.User
-	(*Applied)(nil),                     // 36: upsell.hostapi.v1.Applied
+	(*ServiceLock)(nil),                 // 19: upsell.hostapi.v1.ServiceLock
+	(*AuditEntry)(nil),                  // 20: upsell.hostapi.v1.AuditEntry
+	(*AuditWritten)(nil),                // 21: upsell.hostapi.v1.AuditWritten
+	(*SQLValue)(nil),                    // 22: upsell.hostapi.v1.SQLValue
+	(*SQLRow)(nil),                      // 23: upsell.hostapi.v1.SQLRow
+	(*SQLRequest)(nil),                  // 24: upsell.hostapi.v1.SQLRequest
+	(*SQLRows)(nil),                     // 25: upsell.hostapi.v1.SQLRows
+	(*SQLExecResult)(nil),               // 26: upsell.hostapi.v1.SQLExecResult
+	(*TxRequest)(nil),                   // 27: upsell.hostapi.v1.TxRequest
+	(*TxStarted)(nil),                   // 28: upsell.hostapi.v1.TxStarted
+	nil,                                 // 29: upsell.hostapi.v1.ServiceWrites.LimitsEntry
+	(*InvoiceItem)(nil),                 // 30: upsell.hostapi.v1.InvoiceItem
+	(*Cycle)(nil),                       // 31: upsell.hostapi.v1.Cycle
+	(*Invoice)(nil),                     // 32: upsell.hostapi.v1.Invoice
+	(*Limits)(nil),                      // 33: upsell.hostapi.v1.Limits
+	(*Empty)(nil),                       // 34: upsell.hostapi.v1.Empty
+	(*Service)(nil),                     // 35: upsell.hostapi.v1.Service
+	(*User)(nil),                        // 36: upsell.hostapi.v1.User
+	(*Applied)(nil),                     // 37: upsell.hostapi.v1.Applied
 }
 var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
-	29, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
-	30, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
+	30, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
+	31, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
 	7,  // 2: upsell.hostapi.v1.CreateServiceOrderRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
-	31, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
+	32, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
 	7,  // 4: upsell.hostapi.v1.SetServicePropertiesRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
 	16, // 5: upsell.hostapi.v1.ServiceWrites.price:type_name -> upsell.hostapi.v1.Write
-	28, // 6: upsell.hostapi.v1.ServiceWrites.limits:type_name -> upsell.hostapi.v1.ServiceWrites.LimitsEntry
-	32, // 7: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
-	21, // 8: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
-	21, // 9: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
-	22, // 10: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
+	29, // 6: upsell.hostapi.v1.ServiceWrites.limits:type_name -> upsell.hostapi.v1.ServiceWrites.LimitsEntry
+	33, // 7: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
+	22, // 8: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
+	22, // 9: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
+	23, // 10: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
 	16, // 11: upsell.hostapi.v1.ServiceWrites.LimitsEntry.value:type_name -> upsell.hostapi.v1.Write
-	33, // 12: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
+	34, // 12: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
 	1,  // 13: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
 	1,  // 14: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
 	1,  // 15: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
@@ -2311,36 +2370,40 @@ var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
 	1,  // 25: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
 	18, // 26: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
 	18, // 27: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	19, // 28: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
-	33, // 29: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
-	26, // 30: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
-	26, // 31: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
-	23, // 32: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
-	23, // 33: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
-	0,  // 34: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
-	34, // 35: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
-	35, // 36: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
-	31, // 37: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
-	31, // 38: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
-	4,  // 39: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
-	17, // 40: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
-	6,  // 41: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
-	9,  // 42: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
-	33, // 43: upsell.hostapi.v1.Panel.SetServiceProperties:output_type -> upsell.hostapi.v1.Empty
-	12, // 44: upsell.hostapi.v1.Panel.AddCredit:output_type -> upsell.hostapi.v1.CreditBalance
-	14, // 45: upsell.hostapi.v1.Panel.GetCoupon:output_type -> upsell.hostapi.v1.Coupon
-	15, // 46: upsell.hostapi.v1.Panel.GetServiceWrites:output_type -> upsell.hostapi.v1.ServiceWrites
-	32, // 47: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
-	36, // 48: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
-	33, // 49: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
-	20, // 50: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
-	27, // 51: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
-	33, // 52: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
-	33, // 53: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
-	24, // 54: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
-	25, // 55: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
-	34, // [34:56] is the sub-list for method output_type
-	12, // [12:34] is the sub-list for method input_type
+	1,  // 28: upsell.hostapi.v1.Provision.LockService:input_type -> upsell.hostapi.v1.IDRequest
+	19, // 29: upsell.hostapi.v1.Provision.UnlockService:input_type -> upsell.hostapi.v1.ServiceLock
+	20, // 30: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
+	34, // 31: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
+	27, // 32: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
+	27, // 33: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
+	24, // 34: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
+	24, // 35: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
+	0,  // 36: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
+	35, // 37: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
+	36, // 38: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
+	32, // 39: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
+	32, // 40: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
+	4,  // 41: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
+	17, // 42: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
+	6,  // 43: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
+	9,  // 44: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
+	34, // 45: upsell.hostapi.v1.Panel.SetServiceProperties:output_type -> upsell.hostapi.v1.Empty
+	12, // 46: upsell.hostapi.v1.Panel.AddCredit:output_type -> upsell.hostapi.v1.CreditBalance
+	14, // 47: upsell.hostapi.v1.Panel.GetCoupon:output_type -> upsell.hostapi.v1.Coupon
+	15, // 48: upsell.hostapi.v1.Panel.GetServiceWrites:output_type -> upsell.hostapi.v1.ServiceWrites
+	33, // 49: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
+	37, // 50: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
+	34, // 51: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
+	19, // 52: upsell.hostapi.v1.Provision.LockService:output_type -> upsell.hostapi.v1.ServiceLock
+	34, // 53: upsell.hostapi.v1.Provision.UnlockService:output_type -> upsell.hostapi.v1.Empty
+	21, // 54: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
+	28, // 55: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
+	34, // 56: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
+	34, // 57: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
+	25, // 58: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
+	26, // 59: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
+	36, // [36:60] is the sub-list for method output_type
+	12, // [12:36] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
 	12, // [12:12] is the sub-list for extension extendee
 	0,  // [0:12] is the sub-list for field type_name
@@ -2352,7 +2415,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 		return
 	}
 	file_upsell_hostapi_v1_types_proto_init()
-	file_upsell_hostapi_v1_host_proto_msgTypes[21].OneofWrappers = []any{
+	file_upsell_hostapi_v1_host_proto_msgTypes[22].OneofWrappers = []any{
 		(*SQLValue_Null)(nil),
 		(*SQLValue_Int)(nil),
 		(*SQLValue_Uint)(nil),
@@ -2368,7 +2431,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_upsell_hostapi_v1_host_proto_rawDesc), len(file_upsell_hostapi_v1_host_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

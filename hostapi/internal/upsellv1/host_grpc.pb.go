@@ -611,6 +611,8 @@ const (
 	Provision_Read_FullMethodName          = "/upsell.hostapi.v1.Provision/Read"
 	Provision_Apply_FullMethodName         = "/upsell.hostapi.v1.Provision/Apply"
 	Provision_CheckCapacity_FullMethodName = "/upsell.hostapi.v1.Provision/CheckCapacity"
+	Provision_LockService_FullMethodName   = "/upsell.hostapi.v1.Provision/LockService"
+	Provision_UnlockService_FullMethodName = "/upsell.hostapi.v1.Provision/UnlockService"
 )
 
 // ProvisionClient is the client API for Provision service.
@@ -622,6 +624,10 @@ type ProvisionClient interface {
 	Read(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*Limits, error)
 	Apply(ctx context.Context, in *ServiceTargetRequest, opts ...grpc.CallOption) (*Applied, error)
 	CheckCapacity(ctx context.Context, in *ServiceTargetRequest, opts ...grpc.CallOption) (*Empty, error)
+	// The service's lock, shared by every module and replica, held without a
+	// database connection; minor version 1.6.
+	LockService(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*ServiceLock, error)
+	UnlockService(ctx context.Context, in *ServiceLock, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type provisionClient struct {
@@ -662,6 +668,26 @@ func (c *provisionClient) CheckCapacity(ctx context.Context, in *ServiceTargetRe
 	return out, nil
 }
 
+func (c *provisionClient) LockService(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*ServiceLock, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ServiceLock)
+	err := c.cc.Invoke(ctx, Provision_LockService_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *provisionClient) UnlockService(ctx context.Context, in *ServiceLock, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Provision_UnlockService_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProvisionServer is the server API for Provision service.
 // All implementations must embed UnimplementedProvisionServer
 // for forward compatibility.
@@ -671,6 +697,10 @@ type ProvisionServer interface {
 	Read(context.Context, *IDRequest) (*Limits, error)
 	Apply(context.Context, *ServiceTargetRequest) (*Applied, error)
 	CheckCapacity(context.Context, *ServiceTargetRequest) (*Empty, error)
+	// The service's lock, shared by every module and replica, held without a
+	// database connection; minor version 1.6.
+	LockService(context.Context, *IDRequest) (*ServiceLock, error)
+	UnlockService(context.Context, *ServiceLock) (*Empty, error)
 	mustEmbedUnimplementedProvisionServer()
 }
 
@@ -689,6 +719,12 @@ func (UnimplementedProvisionServer) Apply(context.Context, *ServiceTargetRequest
 }
 func (UnimplementedProvisionServer) CheckCapacity(context.Context, *ServiceTargetRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method CheckCapacity not implemented")
+}
+func (UnimplementedProvisionServer) LockService(context.Context, *IDRequest) (*ServiceLock, error) {
+	return nil, status.Error(codes.Unimplemented, "method LockService not implemented")
+}
+func (UnimplementedProvisionServer) UnlockService(context.Context, *ServiceLock) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnlockService not implemented")
 }
 func (UnimplementedProvisionServer) mustEmbedUnimplementedProvisionServer() {}
 func (UnimplementedProvisionServer) testEmbeddedByValue()                   {}
@@ -765,6 +801,42 @@ func _Provision_CheckCapacity_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Provision_LockService_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IDRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProvisionServer).LockService(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Provision_LockService_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProvisionServer).LockService(ctx, req.(*IDRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Provision_UnlockService_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ServiceLock)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProvisionServer).UnlockService(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Provision_UnlockService_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProvisionServer).UnlockService(ctx, req.(*ServiceLock))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Provision_ServiceDesc is the grpc.ServiceDesc for Provision service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -783,6 +855,14 @@ var Provision_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CheckCapacity",
 			Handler:    _Provision_CheckCapacity_Handler,
+		},
+		{
+			MethodName: "LockService",
+			Handler:    _Provision_LockService_Handler,
+		},
+		{
+			MethodName: "UnlockService",
+			Handler:    _Provision_UnlockService_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
