@@ -24,7 +24,10 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'))" || (gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
 
-# Each fuzz target for a short run (their seed corpora also run in make test).
+# Each fuzz target for a short run. Their seed corpora (f.Add and the
+# committed testdata/fuzz/<FuzzName>/ files: inputs the fuzzer found, kept so
+# every `go test` replays them) also run in make test. A failing input lands
+# in testdata/fuzz/<FuzzName>/: fix the bug and commit the file with the fix.
 FUZZTIME ?= 10s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzWebhook$$' -fuzztime $(FUZZTIME) ./internal/intake

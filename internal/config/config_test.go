@@ -383,7 +383,8 @@ func TestValidate(t *testing.T) {
 			[]string{"database.dsn (UPSELL_DATABASE_DSN): required by serve"}},
 		{"migrate needs a DSN", ForMigrate, func(c *Config) { c.Database.DSN = "" },
 			[]string{"database.dsn (UPSELL_DATABASE_DSN): required by migrate"}},
-		{"link does not need a DSN", ForLink, func(c *Config) { c.Database.DSN = "" }, nil},
+		{"link needs a DSN", ForLink, func(c *Config) { c.Database.DSN = "" },
+			[]string{"database.dsn (UPSELL_DATABASE_DSN): required by link"}},
 		{"other commands need nothing", ForAnyCommand, func(c *Config) {
 			c.Database.DSN, c.Panel.BaseURL, c.Panel.AppKey, c.HTTP.PublicURL = "", "", "", ""
 			c.Security.AdminToken, c.Security.LinkSecret = "", ""

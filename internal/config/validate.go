@@ -93,7 +93,8 @@ func (c Config) Validate(p Purpose) error {
 			v.addKey(key, "required by %s; %s", p, why)
 		}
 	}
-	if p == ForMigrate || p == ForServe {
+	if p == ForMigrate || p == ForServe || p == ForLink {
+		// link reads the panel: the service must be the user's.
 		need("database.dsn", c.Database.DSN != "", "set it to the panel's database, e.g. upsell:PASSWORD@tcp(127.0.0.1:3306)/paymenter?parseTime=true")
 	}
 	if p == ForLink || p == ForServe {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/upsell-io/upsell/adapters/paymenter"
 	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/internal/auth"
 	"github.com/upsell-io/upsell/internal/builtin"
 	"github.com/upsell-io/upsell/internal/config"
 	"github.com/upsell-io/upsell/internal/host"
@@ -35,6 +36,8 @@ type Daemon struct {
 	Locks      *host.ServiceLocks
 	// Ops keeps the pool rule for every plugin's operations.
 	Ops *host.Operations
+	// Revocations is this replica's copy of the revoked client links.
+	Revocations *auth.Revocations
 }
 
 // OpenDB opens the panel's database with upsell's session settings.
@@ -78,7 +81,8 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("paymenter binding: %w", err)
 	}
-	d := &Daemon{Config: cfg, Logger: logger, Metrics: metrics, DB: db, Panel: binding, Locks: host.NewServiceLocks(db), Ops: host.NewOperations(logger)}
+	d := &Daemon{Config: cfg, Logger: logger, Metrics: metrics, DB: db, Panel: binding, Locks: host.NewServiceLocks(db),
+		Ops: host.NewOperations(logger), Revocations: &auth.Revocations{DB: db.DB, MaxTTL: cfg.Security.LinkTTL}}
 	d.Supervisor = supervisor.New(supervisor.Options{
 		PluginDir:      cfg.Plugins.Dir,
 		SocketDir:      cfg.Plugins.SocketDir,

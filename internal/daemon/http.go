@@ -32,6 +32,7 @@ func (d *Daemon) Mount(srv *httpserver.Server) {
 	srv.Handle("GET /api/v1/admin/plugins", d.admin(http.HandlerFunc(d.servePlugins)))
 	srv.Handle("GET /api/v1/admin/jobs", d.admin(http.HandlerFunc(d.serveJobs)))
 	srv.Handle("POST /api/v1/admin/jobs/{id}/retry", d.admin(http.HandlerFunc(d.serveRetryJob)))
+	srv.Handle("POST /api/v1/admin/users/{id}/revoke-links", d.admin(http.HandlerFunc(d.serveRevokeLinks)))
 	srv.Handle("POST /webhooks/"+panelName, d.webhookHandler())
 	if d.Metrics != nil && d.Config.HTTP.MetricsListen == "" {
 		srv.Handle(httpserver.MetricsPath, d.admin(d.Metrics.Handler()))
@@ -137,27 +138,68 @@ func (d *Daemon) serveRetryJob(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "state": "pending"})
 }
 
-// principal authenticates a request for a route's access level.
-func (d *Daemon) principal(r *http.Request, access hostapi.Access) (hostapi.Principal, bool) {
+// serveRevokeLinks refuses every link of a panel user issued up to now, on
+// every replica: at once on this one, within auth.DefaultRevocationRefresh
+// on the others. An unknown user is 404 and changes nothing.
+func (d *Daemon) serveRevokeLinks(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+	if err != nil || id == 0 {
+		writeError(w, http.StatusUnprocessableEntity, "invalid", "not a user id")
+		return
+	}
+	fail := func(err error) {
+		status, code := httpStatus(err)
+		msg := err.Error()
+		if status == http.StatusInternalServerError {
+			d.Logger.Error("revoke links failed", "user", id, "request_id", httpserver.RequestID(r.Context()), "error", err)
+			msg = "internal error; request id " + httpserver.RequestID(r.Context())
+		}
+		writeError(w, status, code, msg)
+	}
+	if _, err := d.Panel.User(r.Context(), id); err != nil {
+		fail(err)
+		return
+	}
+	at, err := auth.RevokeUserLinks(r.Context(), d.DB.DB, id, time.Now())
+	if err != nil {
+		fail(err)
+		return
+	}
+	d.Revocations.Invalidate()
+	d.Logger.Info("client links revoked by the admin", "user", id, "revoked_at", at)
+	writeJSON(w, http.StatusOK, map[string]any{"user_id": id, "revoked_at": at.Format(time.RFC3339)})
+}
+
+// errUnauthenticated is a request without the credentials its route needs.
+var errUnauthenticated = errors.New("not allowed")
+
+// principal authenticates a request for a route's access level. A client
+// link must verify (auth.VerifyLink, with security.link_ttl as the longest
+// lifetime) and not be revoked; an error other than errUnauthenticated
+// means revocations could not be read, and the link is not let through.
+func (d *Daemon) principal(r *http.Request, access hostapi.Access) (hostapi.Principal, error) {
 	switch access {
 	case hostapi.AccessPublic:
-		return hostapi.Principal{Kind: hostapi.Anonymous}, true
+		return hostapi.Principal{Kind: hostapi.Anonymous}, nil
 	case hostapi.AccessAdmin:
 		if auth.AdminToken(r.Header.Get("Authorization"), d.Config.Security.AdminToken.Reveal()) {
-			return hostapi.Principal{Kind: hostapi.Admin}, true
+			return hostapi.Principal{Kind: hostapi.Admin}, nil
 		}
-	case hostapi.AccessClient:
-		l, err := auth.VerifyLink([]byte(d.Config.Security.LinkSecret.Reveal()), linkToken(r), time.Now())
-		if err == nil && l.ServiceID != 0 {
-			return hostapi.Principal{Kind: hostapi.Client, UserID: l.UserID, ServiceID: l.ServiceID}, true
+	case hostapi.AccessClient, hostapi.AccessUser:
+		l, err := auth.VerifyLink([]byte(d.Config.Security.LinkSecret.Reveal()), linkToken(r), time.Now(), d.Config.Security.LinkTTL)
+		// A service's link opens client routes, a user's link user routes.
+		if err != nil || (l.ServiceID != 0) != (access == hostapi.AccessClient) {
+			return hostapi.Principal{}, errUnauthenticated
 		}
-	case hostapi.AccessUser:
-		l, err := auth.VerifyLink([]byte(d.Config.Security.LinkSecret.Reveal()), linkToken(r), time.Now())
-		if err == nil && l.ServiceID == 0 {
-			return hostapi.Principal{Kind: hostapi.Client, UserID: l.UserID}, true
+		if err := d.Revocations.Check(r.Context(), l); err != nil {
+			if errors.Is(err, auth.ErrBadLink) {
+				return hostapi.Principal{}, errUnauthenticated
+			}
+			return hostapi.Principal{}, err
 		}
+		return hostapi.Principal{Kind: hostapi.Client, UserID: l.UserID, ServiceID: l.ServiceID}, nil
 	}
-	return hostapi.Principal{}, false
+	return hostapi.Principal{}, errUnauthenticated
 }
 
 // linkToken is the client link a request carries, in the X-Upsell-Link
@@ -196,9 +238,14 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route")
 		return
 	}
-	p, ok := d.principal(r, route.Access)
-	if !ok {
+	p, err := d.principal(r, route.Access)
+	if errors.Is(err, errUnauthenticated) {
 		writeError(w, http.StatusUnauthorized, "unauthorized", "not allowed")
+		return
+	}
+	if err != nil {
+		d.Logger.Error("client link not checked", "module", name, "path", path, "request_id", httpserver.RequestID(r.Context()), "error", err)
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "cannot check the link now; try again")
 		return
 	}
 	m, err := d.Supervisor.Module(name)

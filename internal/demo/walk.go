@@ -141,7 +141,7 @@ func (w *walker) run(ctx context.Context) error {
 	p("5. service %d (%s): %s %s every %s, expires %s %s; server memory %d MiB, disk %d MiB",
 		svc.ID, svc.ProductName, svc.Price.StringFixed(2), svc.Currency, svc.Cycle, svc.ExpiresAt.Format("2006-01-02 15:04"), svc.ExpiresAt.Location(), before.Limits.Memory, before.Limits.Disk)
 
-	token := auth.SignLink([]byte(w.cfg.Security.LinkSecret.Reveal()), auth.Link{UserID: svc.UserID, ServiceID: svc.ID, Expires: time.Now().Add(time.Hour)})
+	token := auth.SignLink([]byte(w.cfg.Security.LinkSecret.Reveal()), auth.NewLink(svc.UserID, svc.ID, time.Now(), time.Hour))
 	client := map[string]string{"X-Upsell-Link": token}
 	var list struct{ Packages []quote }
 	if _, err := w.call(ctx, "GET", "/m/microupsell/packages", client, nil, &list); err != nil {

@@ -139,7 +139,7 @@ ORDER BY p.sort, p.id`)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
-		l, err := auth.VerifyLink(secret, r.Header.Get("X-Upsell-Link"), time.Now())
+		l, err := auth.VerifyLink(secret, r.Header.Get("X-Upsell-Link"), time.Now(), e.cfg.Security.LinkTTL)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return

@@ -127,7 +127,7 @@ func TestBridge(t *testing.T) {
 			user, svc := strconv.FormatUint(e.seeded.UserID, 10), strconv.FormatUint(e.seeded.ServiceID, 10)
 			mint := func(secretEnv, ttl string) string {
 				r := runBridgePHP(t, php, []string{secretEnv}, b.driver, "link", user, svc, ttl)
-				if r.exit != 0 || strings.Count(r.stdout, ".") != 4 {
+				if r.exit != 0 || strings.Count(r.stdout, ".") != 5 {
 					t.Fatalf("link %s: %q (exit %d)\n%s", ttl, r.stdout, r.exit, r.stderr)
 				}
 				return r.stdout
@@ -138,15 +138,19 @@ func TestBridge(t *testing.T) {
 				t.Fatalf("php link %q: %d, want 200", token, c)
 			}
 			parts := strings.Split(token, ".")
-			mac := []byte(parts[4])
+			mac := []byte(parts[5])
 			mac[0] = flipBase64URL(mac[0])
 			wrongSecret := mint("UPSELL_LINK_SECRET=not-the-daemons-secret-0123456789abcdef", "3600")
 			expired := mint(linkSecret, "-60")
+			// The daemon's security.link_ttl is one hour: a panel set to two
+			// mints links the daemon refuses.
+			tooLong := mint(linkSecret, "7200")
 			for name, bad := range map[string]string{
-				"mac changed":     strings.Join(append(parts[:4:4], string(mac)), "."),
-				"service changed": strings.Join([]string{parts[0], parts[1], strconv.FormatUint(e.seeded.ServiceID+1, 10), parts[3], parts[4]}, "."),
-				"wrong secret":    wrongSecret,
-				"expired":         expired,
+				"mac changed":       strings.Join(append(parts[:5:5], string(mac)), "."),
+				"service changed":   strings.Join([]string{parts[0], parts[1], strconv.FormatUint(e.seeded.ServiceID+1, 10), parts[3], parts[4], parts[5]}, "."),
+				"wrong secret":      wrongSecret,
+				"expired":           expired,
+				"lifetime too long": tooLong,
 			} {
 				if c := bridgePackages(e, bad); c != http.StatusUnauthorized {
 					t.Errorf("%s (%q): %d, want 401", name, bad, c)
@@ -266,22 +270,27 @@ func checkBridgeInbox(e *env, invoice uint64, deliveries int) {
 	}
 }
 
-// checkToken asserts a php-minted token is the one Go signs for the same
-// user, service and expiry, expiring about ttl from now.
+// checkBridgeToken asserts a php-minted token is the one Go signs for the
+// same user, service, issue time and expiry, living exactly ttl and issued
+// about now.
 func checkBridgeToken(e *env, token string, ttl time.Duration) {
 	e.t.Helper()
 	parts := strings.Split(token, ".")
-	if len(parts) != 5 {
+	if len(parts) != 6 {
 		e.t.Fatalf("token %q", token)
 	}
-	exp, err := strconv.ParseInt(parts[3], 10, 64)
-	if err != nil {
-		e.t.Fatalf("token %q: %v", token, err)
+	issued, err1 := strconv.ParseInt(parts[3], 10, 64)
+	exp, err2 := strconv.ParseInt(parts[4], 10, 64)
+	if err1 != nil || err2 != nil {
+		e.t.Fatalf("token %q: %v %v", token, err1, err2)
 	}
-	if d := time.Until(time.Unix(exp, 0)) - ttl; d < -time.Minute || d > time.Minute {
-		e.t.Fatalf("token %q expires at %d, want about %v from now", token, exp, ttl)
+	if d := time.Since(time.Unix(issued, 0)); d < -time.Minute || d > time.Minute {
+		e.t.Fatalf("token %q issued at %d, want about now", token, issued)
 	}
-	want := auth.SignLink([]byte(e.cfg.Security.LinkSecret.Reveal()), auth.Link{UserID: e.seeded.UserID, ServiceID: e.seeded.ServiceID, Expires: time.Unix(exp, 0)})
+	if got := time.Duration(exp-issued) * time.Second; got != ttl {
+		e.t.Fatalf("token %q lives %v, want %v", token, got, ttl)
+	}
+	want := auth.SignLink([]byte(e.cfg.Security.LinkSecret.Reveal()), auth.Link{UserID: e.seeded.UserID, ServiceID: e.seeded.ServiceID, Issued: time.Unix(issued, 0), Expires: time.Unix(exp, 0)})
 	if token != want {
 		e.t.Fatalf("php token %q, Go signs %q", token, want)
 	}

@@ -14,7 +14,7 @@ import (
 // userLink is a link bound to the seeded user and no service: it opens the
 // configurable-options checkout and nothing of a service.
 func (e *env) userLink() map[string]string {
-	token := auth.SignLink([]byte(e.cfg.Security.LinkSecret.Reveal()), auth.Link{UserID: e.seeded.UserID, Expires: time.Now().Add(time.Hour)})
+	token := auth.SignLink([]byte(e.cfg.Security.LinkSecret.Reveal()), auth.NewLink(e.seeded.UserID, 0, time.Now(), time.Hour))
 	return map[string]string{"X-Upsell-Link": token}
 }
 

@@ -279,8 +279,14 @@ func (e *env) admin() map[string]string {
 	return map[string]string{"Authorization": "Bearer " + e.cfg.Security.AdminToken.Reveal()}
 }
 
+// link is a link issued now and valid for ttl; with ttl <= 0, one issued
+// an hour ago that expired -ttl ago.
 func (e *env) link(userID, serviceID uint64, ttl time.Duration) string {
-	return auth.SignLink([]byte(e.cfg.Security.LinkSecret.Reveal()), auth.Link{UserID: userID, ServiceID: serviceID, Expires: time.Now().Add(ttl)})
+	l := auth.NewLink(userID, serviceID, time.Now(), ttl)
+	if ttl <= 0 {
+		l.Issued = l.Expires.Add(-time.Hour)
+	}
+	return auth.SignLink([]byte(e.cfg.Security.LinkSecret.Reveal()), l)
 }
 
 func (e *env) client(key string) map[string]string {

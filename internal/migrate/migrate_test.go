@@ -22,6 +22,7 @@ var hostTables = []string{
 	"upsell_audit",
 	"upsell_inbox",
 	"upsell_jobs",
+	"upsell_link_revocations",
 	"upsell_panel_invoices",
 	"upsell_plugins",
 	"upsell_service_locks",
@@ -30,8 +31,8 @@ var hostTables = []string{
 
 // hostVersions are the host's migration versions: one per table, then
 // schema changes to existing tables (00007 indexes expired job leases), then
-// 00008's upsell_service_writes.
-var hostVersions = []int64{1, 2, 3, 4, 5, 6, 7, 8}
+// 00008's upsell_service_writes and 00009's upsell_link_revocations.
+var hostVersions = []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}
 
 // recordedHostVersions is what goose records for them, after its initial 0.
 var recordedHostVersions = append([]int64{0}, hostVersions...)
@@ -145,13 +146,14 @@ func TestHostSchema(t *testing.T) {
 		// information_schema reports primary keys differently on the two
 		// engines; both print them alike in SHOW CREATE TABLE.
 		want := map[string]string{
-			"upsell_audit":          "id",
-			"upsell_inbox":          "id",
-			"upsell_jobs":           "id",
-			"upsell_panel_invoices": "id",
-			"upsell_plugins":        "name",
-			"upsell_service_locks":  "service_id",
-			"upsell_service_writes": "service_id`,`subject",
+			"upsell_audit":            "id",
+			"upsell_inbox":            "id",
+			"upsell_jobs":             "id",
+			"upsell_link_revocations": "user_id",
+			"upsell_panel_invoices":   "id",
+			"upsell_plugins":          "name",
+			"upsell_service_locks":    "service_id",
+			"upsell_service_writes":   "service_id`,`subject",
 		}
 		for _, table := range hostTables {
 			var name, ddl string
@@ -183,6 +185,7 @@ func TestHostSchema(t *testing.T) {
 			"upsell_jobs upsell_jobs_due_idx 1 run_after",
 			"upsell_jobs upsell_jobs_lease_idx 1 state",
 			"upsell_jobs upsell_jobs_lease_idx 1 lease_until",
+			"upsell_link_revocations upsell_link_revocations_revoked_idx 1 revoked_at",
 			"upsell_panel_invoices upsell_panel_invoices_invoice_uq 0 panel",
 			"upsell_panel_invoices upsell_panel_invoices_invoice_uq 0 invoice_id",
 			"upsell_panel_invoices upsell_panel_invoices_key_uq 0 idempotency_key",
@@ -214,6 +217,8 @@ func TestHostSchema(t *testing.T) {
 			{"limit written", "INSERT INTO upsell_service_writes (service_id, subject, price, limit_value, module, written_at) VALUES (7, 'memory_mib', NULL, 5120, 'microupsell', " + now + ")", false},
 			{"price written without a price", "INSERT INTO upsell_service_writes (service_id, subject, price, limit_value, module, written_at) VALUES (8, 'price', NULL, 5120, 'microupsell', " + now + ")", true},
 			{"limit written as a price", "INSERT INTO upsell_service_writes (service_id, subject, price, limit_value, module, written_at) VALUES (8, 'disk_mib', 1.00, NULL, 'microupsell', " + now + ")", true},
+			{"links revoked", "INSERT INTO upsell_link_revocations (user_id, revoked_at) VALUES (7, " + now + ")", false},
+			{"links revoked twice", "INSERT INTO upsell_link_revocations (user_id, revoked_at) VALUES (7, " + now + ")", true},
 			{"audit with invalid JSON", "INSERT INTO upsell_audit (plugin, action, message, data, created_at) VALUES ('host', 'provision', 'ok', 'not json', " + now + ")", true},
 		}
 		for _, tt := range tests {

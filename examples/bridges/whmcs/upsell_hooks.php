@@ -148,18 +148,21 @@ function upsell_send_invoice_paid(string $url, string $secret, int $invoiceId, f
 }
 
 /**
- * The link token: v1.<user_id>.<service_id>.<expires>.<mac>, mac being the
- * unpadded base64url HMAC-SHA256 of everything before it.
+ * The link token: v2.<user_id>.<service_id>.<issued>.<expires>.<mac>, mac
+ * being the unpadded base64url HMAC-SHA256 of everything before it; the
+ * numbers plain decimals (the daemon accepts no other spelling), issued and
+ * expires unix seconds. The daemon refuses a lifetime above its
+ * security.link_ttl.
  */
-function upsell_link_token(string $secret, int $userId, int $serviceId, int $expires): string
+function upsell_link_token(string $secret, int $userId, int $serviceId, int $issued, int $expires): string
 {
     if ($secret === '') {
         throw new InvalidArgumentException('upsell: link secret is not set');
     }
-    if ($userId <= 0 || $serviceId <= 0 || $expires <= 0) {
-        throw new InvalidArgumentException("upsell: bad link user $userId, service $serviceId or expiry $expires");
+    if ($userId <= 0 || $serviceId <= 0 || $issued <= 0 || $expires <= $issued) {
+        throw new InvalidArgumentException("upsell: bad link user $userId, service $serviceId, issue time $issued or expiry $expires");
     }
-    $payload = 'v1.' . $userId . '.' . $serviceId . '.' . $expires;
+    $payload = 'v2.' . $userId . '.' . $serviceId . '.' . $issued . '.' . $expires;
     $mac = rtrim(strtr(base64_encode(hash_hmac('sha256', $payload, $secret, true)), '+/', '-_'), '=');
 
     return $payload . '.' . $mac;
@@ -216,7 +219,8 @@ if (function_exists('add_hook')) {
                 return '';
             }
             $ttl = max(60, (int) UPSELL_LINK_TTL);
-            $token = upsell_link_token((string) UPSELL_LINK_SECRET, $clientId, (int) $service->id, time() + $ttl);
+            $now = time();
+            $token = upsell_link_token((string) UPSELL_LINK_SECRET, $clientId, (int) $service->id, $now, $now + $ttl);
             $href = htmlspecialchars(upsell_client_url((string) UPSELL_URL, $token), ENT_QUOTES);
 
             return '<div class="upsell-resources" style="margin:15px 0">'

@@ -21,16 +21,20 @@ use RuntimeException;
  *   X-Upsell-Signature: hex(HMAC-SHA256(webhook secret, "<timestamp>.<body>"))
  * The daemon accepts a timestamp up to 5 minutes from its own clock.
  *
- * Client link token: v1.<user_id>.<service_id>.<expires_unix>.<mac> where
- * mac = base64url, unpadded, of HMAC-SHA256(link secret,
- * "v1.<user_id>.<service_id>.<expires_unix>").
+ * Client link token: v2.<user_id>.<service_id>.<issued_unix>.<expires_unix>.<mac>
+ * where mac = base64url, unpadded, of HMAC-SHA256(link secret,
+ * "v2.<user_id>.<service_id>.<issued_unix>.<expires_unix>"). The numbers are
+ * plain decimals (no sign, no leading zero): the daemon accepts no other
+ * spelling. It also refuses a link living longer than its
+ * security.link_ttl, issued more than a minute in its future, or issued
+ * before the user's links were revoked.
  */
 final class Signer
 {
     public const EVENT_INVOICE_PAID = 'invoice.paid';
     public const HEADER_TIMESTAMP = 'X-Upsell-Timestamp';
     public const HEADER_SIGNATURE = 'X-Upsell-Signature';
-    public const LINK_VERSION = 'v1';
+    public const LINK_VERSION = 'v2';
     /** Seconds to wait for the daemon: the panel's payment flow waits too. */
     public const DEFAULT_TIMEOUT = 3.0;
     /** Where the client page lives under the daemon's public URL. */
@@ -129,14 +133,18 @@ final class Signer
         return $status;
     }
 
-    /** The link token for one user's service, valid until expires (unix). */
-    public static function linkToken(string $secret, int $userId, int $serviceId, int $expires): string
+    /**
+     * The link token for one user's service, issued at issued and valid
+     * until expires (unix seconds).
+     */
+    public static function linkToken(string $secret, int $userId, int $serviceId, int $issued, int $expires): string
     {
         self::secret('link', $secret);
         self::positive('user id', $userId);
         self::positive('service id', $serviceId);
-        self::positive('expiry', $expires);
-        $payload = self::LINK_VERSION . '.' . $userId . '.' . $serviceId . '.' . $expires;
+        self::positive('issue time', $issued);
+        self::positive('lifetime', $expires - $issued);
+        $payload = self::LINK_VERSION . '.' . $userId . '.' . $serviceId . '.' . $issued . '.' . $expires;
         $mac = rtrim(strtr(base64_encode(hash_hmac('sha256', $payload, $secret, true)), '+/', '-_'), '=');
 
         return $payload . '.' . $mac;

@@ -139,7 +139,9 @@ class Upsell extends Extension
             return null;
         }
         $ttl = (int) ($this->config('link_ttl') ?: self::DEFAULT_LINK_TTL);
-        $token = Signer::linkToken($secret, $userId, $serviceId, time() + max(60, $ttl));
+        // The daemon refuses a lifetime above its security.link_ttl.
+        $now = time();
+        $token = Signer::linkToken($secret, $userId, $serviceId, $now, $now + max(60, $ttl));
 
         return Signer::clientUrl($base, $token);
     }

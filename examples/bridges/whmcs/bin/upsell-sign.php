@@ -11,7 +11,8 @@
  *       The same, but one byte of the body is changed after signing (the
  *       daemon must answer 401). For tests.
  *   php bin/upsell-sign.php link <user_id> <service_id> <ttl_seconds>
- *       Prints a link token valid for ttl_seconds from now.
+ *       Prints a link token valid for ttl_seconds from now (a negative ttl:
+ *       one that expired -ttl seconds ago).
  *   php bin/upsell-sign.php url <public_url> <user_id> <service_id> <ttl_seconds>
  *       Prints the client's "Upgrade resources" URL.
  *
@@ -101,11 +102,16 @@ try {
                 upsell_cli_usage($mode === 'link' ? 'link takes <user_id> <service_id> <ttl_seconds>' : 'url takes <public_url> <user_id> <service_id> <ttl_seconds>');
             }
             $rest = $mode === 'link' ? array_slice($args, 1) : array_slice($args, 2);
+            // A negative ttl mints a link that expired -ttl seconds ago,
+            // issued a minute before that (for tests).
+            $ttl = upsell_cli_int('ttl', $rest[2], true);
+            $expires = time() + $ttl;
             $token = upsell_link_token(
                 upsell_cli_env('UPSELL_LINK_SECRET'),
                 upsell_cli_int('user id', $rest[0]),
                 upsell_cli_int('service id', $rest[1]),
-                time() + upsell_cli_int('ttl', $rest[2], true)
+                $ttl > 0 ? time() : $expires - 60,
+                $expires
             );
             echo $mode === 'link' ? $token : upsell_client_url($args[1], $token), "\n";
             exit(0);
