@@ -148,9 +148,9 @@ func (c Config) checkDatabase(v *validator) {
 	}
 	// database/sql reads 0 open connections as unlimited, which on a server
 	// shared with the panel can take all of max_connections.
-	// At least 3: each of the two job workers may hold a service's lock
-	// transaction and one more connection while it provisions (ARCHITECTURE.md,
-	// the pool rule), and everything else needs one to make progress.
+	// At least 2: the service locks' session keeps one for the daemon's
+	// life, and every request and job needs one (ARCHITECTURE.md, the pool
+	// rule).
 	if d.MaxOpenConns < minOpenConns {
 		v.addKey("database.max_open_conns", "must be at least %d (got %d)", minOpenConns, d.MaxOpenConns)
 	}
@@ -347,9 +347,9 @@ type validator struct {
 	problems []string
 }
 
-// minOpenConns is the smallest pool that cannot starve: two job workers
-// each holding two connections' worth of work, and one left over.
-const minOpenConns = 3
+// minOpenConns is the smallest pool that cannot starve: the lock session
+// and one connection that requests and jobs take in turn.
+const minOpenConns = 2
 
 func (v *validator) add(format string, args ...any) {
 	v.problems = append(v.problems, fmt.Sprintf(format, args...))

@@ -19,16 +19,11 @@ import (
 // open, the operation's host calls must run in it (the calls that take a
 // transaction id) or wait until it ends; a call that would take a second
 // connection from the pool (a Store call without the transaction's id, a
-// second Begin, a panel read, a provisioning call) is a breach. A breach
-// is counted (Breaches)
-// and logged; it is refused only when Strict is set. The requests a client
-// waits on (quotes, buys, checkouts, option changes placed) keep the rule,
-// and the tests run them with Strict on. Applying a change to a server
-// (a paid-invoice job, and a downgrade applied at once) still provisions
-// under the service's lock transaction: it breaches, and the pool cannot
-// starve it only because the worker runs fewer jobs at once than the pool
-// has connections (config.Validate). Moving that lock off the pool comes
-// with the host-owned change pipeline (issue 15).
+// second Begin, a panel read, a provisioning call, waiting for a service
+// lock) is a breach. A breach is counted (Breaches) and logged; it is
+// refused when Strict is set, as every e2e test runs, so a module path
+// that breaks the rule fails its test. (The service lock itself holds no
+// pool connection: ServiceLocks.)
 //
 // One Operations is shared by every plugin's services, so an operation is
 // followed through whichever plugin it calls.
