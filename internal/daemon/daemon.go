@@ -38,6 +38,8 @@ type Daemon struct {
 	Ops *host.Operations
 	// Revocations is this replica's copy of the revoked client links.
 	Revocations *auth.Revocations
+
+	views viewGate
 }
 
 // OpenDB opens the panel's database with upsell's session settings.
@@ -82,7 +84,8 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 		return nil, fmt.Errorf("paymenter binding: %w", err)
 	}
 	d := &Daemon{Config: cfg, Logger: logger, Metrics: metrics, DB: db, Panel: binding, Locks: host.NewServiceLocks(db),
-		Ops: host.NewOperations(logger), Revocations: &auth.Revocations{DB: db.DB, MaxTTL: cfg.Security.LinkTTL}}
+		Ops: host.NewOperations(logger), Revocations: &auth.Revocations{DB: db.DB, MaxTTL: cfg.Security.LinkTTL},
+		views: newViewGate(db.Stats().MaxOpenConnections)}
 	d.Supervisor = supervisor.New(supervisor.Options{
 		PluginDir:      cfg.Plugins.Dir,
 		SocketDir:      cfg.Plugins.SocketDir,

@@ -269,7 +269,14 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		// The link names a service: check it is the linked user's, and hand
 		// it to the module with the panel settings and the route's
 		// prefetched reads, saving it the calls back.
-		if err := d.prepareClientRequest(r.Context(), name, route, &req); err != nil {
+		release, err := d.views.enter(r.Context(), r.Method)
+		if err != nil {
+			d.writeFailure(w, r, name, err)
+			return
+		}
+		err = d.prepareClientRequest(r.Context(), name, route, &req)
+		release()
+		if err != nil {
 			d.writeFailure(w, r, name, err)
 			return
 		}

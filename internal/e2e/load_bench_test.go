@@ -75,6 +75,7 @@ func BenchmarkBusySale(b *testing.B) {
 		return took, true
 	}
 	var wg sync.WaitGroup
+	stats := e.db.Stats()
 	b.ResetTimer()
 	for i := 0; i < quoters; i++ {
 		wg.Add(1)
@@ -136,4 +137,9 @@ func BenchmarkBusySale(b *testing.B) {
 	}
 	report("buys", buyLat)
 	report("quotes", quoteLat)
+	waited := e.db.Stats()
+	if n := waited.WaitCount - stats.WaitCount; n > 0 {
+		b.ReportMetric(float64((waited.WaitDuration-stats.WaitDuration).Microseconds())/1000/float64(n), "pool-wait-ms")
+		b.ReportMetric(float64(n)/duration.Seconds(), "pool-waits/s")
+	}
 }
