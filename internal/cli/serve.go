@@ -23,8 +23,8 @@ func newServeCmd() *cobra.Command {
 		Long: `serve starts every plugin (first-party ones from this binary, third-party
 ones from the plugin directory, checked against their sha256 at every launch),
 restarts a crashed plugin with backoff and gives up after plugins.max_restarts,
-and serves the HTTP API with /healthz, /readyz (failing while a plugin is
-down) and Prometheus /metrics. Logs are JSON on stderr; secrets never appear.
+and serves the HTTP API with /healthz, /readyz (failing while the database
+or a plugin is down) and Prometheus /metrics. Logs are JSON on stderr; secrets never appear.
 
 SIGTERM or Ctrl-C stops plugins gracefully; if the host is killed outright,
 the kernel kills its plugins too (Linux) so none is left behind.
@@ -60,7 +60,7 @@ Run "upsell migrate" first: serve refuses to start on an outdated schema.`,
 			if err := d.StartPlugins(ctx); err != nil {
 				return err
 			}
-			srv := httpserver.New(httpserver.Options{Listen: cfg.HTTP.Listen, Logger: logger, Metrics: metrics, Ready: readyFunc(d)})
+			srv := httpserver.New(httpserver.Options{Listen: cfg.HTTP.Listen, Logger: logger, Metrics: metrics, Ready: d.Ready})
 			d.Mount(srv)
 			intakeCtx, stopIntake := context.WithCancel(ctx)
 			intake := d.RunIntake(intakeCtx, 2)
@@ -87,8 +87,4 @@ func schemaUpToDate(ctx context.Context, db *sqlx.DB) error {
 		}
 	}
 	return nil
-}
-
-func readyFunc(d *daemon.Daemon) func(context.Context) []httpserver.CheckResult {
-	return func(context.Context) []httpserver.CheckResult { return d.Ready() }
 }

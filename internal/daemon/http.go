@@ -6,15 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/internal/auth"
 	"github.com/upsell-io/upsell/internal/httpserver"
 	"github.com/upsell-io/upsell/internal/intake"
+	"github.com/upsell-io/upsell/internal/obs"
 	"github.com/upsell-io/upsell/internal/supervisor"
 )
 
@@ -31,9 +35,13 @@ func (d *Daemon) Mount(srv *httpserver.Server) {
 	srv.Handle("POST /webhooks/"+panelName, d.webhookHandler())
 }
 
-// Ready reports the plugins' health for /readyz.
-func (d *Daemon) Ready() []httpserver.CheckResult {
-	var out []httpserver.CheckResult
+// dbPingTimeout bounds readiness's database ping: a server that does not
+// answer within it is as down as one that refuses.
+const dbPingTimeout = 2 * time.Second
+
+// Ready reports the database's and the plugins' health for /readyz.
+func (d *Daemon) Ready(ctx context.Context) []httpserver.CheckResult {
+	out := []httpserver.CheckResult{d.databaseReady(ctx)}
 	for _, st := range d.Supervisor.Statuses() {
 		ok := st.State == supervisor.Running
 		detail := string(st.State)
@@ -43,6 +51,34 @@ func (d *Daemon) Ready() []httpserver.CheckResult {
 		out = append(out, httpserver.CheckResult{Name: "plugin " + st.Name, OK: ok, Detail: detail})
 	}
 	return out
+}
+
+// databaseReady pings the database through the pool, as a request would
+// reach it, and says why it cannot.
+func (d *Daemon) databaseReady(ctx context.Context) httpserver.CheckResult {
+	ctx, cancel := context.WithTimeout(ctx, dbPingTimeout)
+	defer cancel()
+	if err := d.DB.PingContext(ctx); err != nil {
+		return httpserver.CheckResult{Name: "database", OK: false, Detail: "unreachable: " + unreachableReason(err)}
+	}
+	return httpserver.CheckResult{Name: "database", OK: true, Detail: "reachable"}
+}
+
+// unreachableReason names why a ping failed without the server's address
+// (readiness is served to probes, not to operators): "connect: connection
+// refused", "no answer within 2s", the server's own error.
+func unreachableReason(err error) string {
+	var opErr *net.OpError
+	var myErr *mysql.MySQLError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %s", dbPingTimeout)
+	case errors.As(err, &opErr) && opErr.Err != nil:
+		return opErr.Err.Error()
+	case errors.As(err, &myErr):
+		return myErr.Error()
+	}
+	return obs.Redact(err.Error())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

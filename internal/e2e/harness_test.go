@@ -98,6 +98,15 @@ type envOption func(*envSetup)
 type envSetup struct {
 	simLimit      pterosim.RateLimit
 	adapterPacing map[string]string
+	// serverDSN, when set, is the server to make the test's database on
+	// instead of the shared test server.
+	serverDSN string
+}
+
+// onServer makes the test's database on the server at dsn (a private
+// testdb.Server the test may stop and start).
+func onServer(dsn string) envOption {
+	return func(s *envSetup) { s.serverDSN = dsn }
 }
 
 // withPanelBudget makes the double enforce limit requests per window and
@@ -117,7 +126,12 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 		o(&setup)
 	}
 	ctx := context.Background()
-	e := &env{t: t, db: testdb.New(t), now: time.Now()}
+	e := &env{t: t, now: time.Now()}
+	if setup.serverDSN != "" {
+		e.db = testdb.NewOn(t, setup.serverDSN)
+	} else {
+		e.db = testdb.New(t)
+	}
 	// A bounded pool, as a deployment configures (database.max_open_conns):
 	// concurrency tests must queue for connections, not exhaust the server.
 	// Idle as many as open: a pool that closes connections under load
@@ -171,7 +185,7 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 			t.Fatal(err)
 		}
 	}
-	srv := httpserver.New(httpserver.Options{Logger: discard(), Metrics: obs.NewMetrics()})
+	srv := httpserver.New(httpserver.Options{Logger: discard(), Metrics: obs.NewMetrics(), Ready: e.d.Ready})
 	e.d.Mount(srv)
 	e.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.http.Close)
