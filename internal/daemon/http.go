@@ -19,6 +19,7 @@ import (
 	"github.com/upsell-io/upsell/internal/httpserver"
 	"github.com/upsell-io/upsell/internal/intake"
 	"github.com/upsell-io/upsell/internal/obs"
+	"github.com/upsell-io/upsell/internal/sqlerr"
 	"github.com/upsell-io/upsell/internal/supervisor"
 )
 
@@ -109,8 +110,7 @@ func (d *Daemon) serveJobs(w http.ResponseWriter, r *http.Request) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	jobs, err := intake.ListJobs(r.Context(), d.DB, r.URL.Query().Get("state"), limit)
 	if err != nil {
-		status, code := httpStatus(err)
-		writeError(w, status, code, err.Error())
+		d.writeFailure(w, r, "list jobs", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
@@ -123,8 +123,7 @@ func (d *Daemon) serveRetryJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := intake.RetryJob(r.Context(), d.DB, id, time.Now()); err != nil {
-		status, code := httpStatus(err)
-		writeError(w, status, code, err.Error())
+		d.writeFailure(w, r, "retry job", err)
 		return
 	}
 	d.Logger.Info("dead job retried by the admin", "job", id)
@@ -217,26 +216,13 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		// it to the module with the panel settings and the route's
 		// prefetched reads, saving it the calls back.
 		if err := d.prepareClientRequest(r.Context(), name, route, &req); err != nil {
-			status, code := httpStatus(err)
-			msg := err.Error()
-			if status == http.StatusInternalServerError {
-				d.Logger.Error("module request failed", "module", name, "path", path, "request_id", req.RequestID, "error", err)
-				msg = "internal error; request id " + req.RequestID
-			}
-			writeError(w, status, code, msg)
+			d.writeFailure(w, r, "module request "+name+" "+path, err)
 			return
 		}
 	}
 	resp, err := m.HandleHTTP(r.Context(), req)
 	if err != nil {
-		status, code := httpStatus(err)
-		msg := err.Error()
-		if status == http.StatusInternalServerError {
-			// Internal details (SQL, panics) go to the log, not the client.
-			d.Logger.Error("module request failed", "module", name, "path", path, "request_id", httpserver.RequestID(r.Context()), "error", err)
-			msg = "internal error; request id " + httpserver.RequestID(r.Context())
-		}
-		writeError(w, status, code, msg)
+		d.writeFailure(w, r, "module request "+name+" "+path, err)
 		return
 	}
 	for k, vs := range resp.Header {
@@ -323,10 +309,35 @@ func (d *Daemon) attachService(ctx context.Context, req *hostapi.HTTPRequest) er
 	return nil
 }
 
-// httpStatus maps a typed error to an HTTP status.
+// writeFailure answers a failed request with the status its error calls
+// for. The client reads the message of an error it can act on (not found,
+// invalid, conflict); the details of an internal failure or of something
+// unavailable (SQL, a database's address, a panic) go to the log under the
+// request id, and the client gets the id.
+func (d *Daemon) writeFailure(w http.ResponseWriter, r *http.Request, what string, err error) {
+	status, code := httpStatus(err)
+	msg := err.Error()
+	id := httpserver.RequestID(r.Context())
+	switch status {
+	case http.StatusInternalServerError:
+		d.Logger.Error("request failed", "what", what, "request_id", id, "error", err)
+		msg = "internal error; request id " + id
+	case http.StatusServiceUnavailable:
+		d.Logger.Warn("request refused: unavailable", "what", what, "request_id", id, "error", err)
+		msg = "temporarily unavailable, try again; request id " + id
+	}
+	writeError(w, status, code, msg)
+}
+
+// httpStatus maps a typed error to an HTTP status. An untyped error from
+// the host's own queries is a 503 when the database is out of reach (and a
+// 500 otherwise), as a typed one would be.
 func httpStatus(err error) (int, string) {
 	var e *hostapi.Error
 	if !errors.As(err, &e) {
+		if code, _ := sqlerr.Code(err); code == hostapi.CodeUnavailable {
+			return http.StatusServiceUnavailable, string(code)
+		}
 		return http.StatusInternalServerError, string(hostapi.CodeInternal)
 	}
 	switch e.Code {
