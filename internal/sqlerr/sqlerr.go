@@ -35,31 +35,23 @@ func Code(err error) (hostapi.Code, bool) {
 		}
 		return hostapi.CodeInternal, true
 	}
-	if Unreachable(err) {
+	if connectionLost(err) {
 		return hostapi.CodeUnavailable, true
 	}
 	return "", false
 }
 
-// Unreachable reports whether err says the connection to the server was
-// lost or could not be made (refused, reset, closed mid-reply).
-func Unreachable(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return serverGone[me.Number]
-	}
+// connectionLost reports whether err says the connection to the server
+// broke or could not be made (refused, reset, closed mid-reply), not the
+// server's answer.
+func connectionLost(err error) bool {
 	var netErr net.Error
 	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, sql.ErrConnDone) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.As(err, &netErr)
 }
 
-// serverGone lists the error numbers of a server that shut down or a
-// connection that broke.
-var serverGone = map[uint16]bool{1053: true, 1927: true, 1158: true, 1159: true, 1160: true, 1161: true, 2002: true, 2003: true, 2006: true, 2013: true}
-
+// mysqlCodes maps MySQL/MariaDB error numbers to codes; a number not listed
+// is CodeInternal.
 var mysqlCodes = map[uint16]hostapi.Code{
 	// The row exists already.
 	1062: hostapi.CodeConflict, // ER_DUP_ENTRY
