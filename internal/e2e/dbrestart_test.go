@@ -153,13 +153,13 @@ func TestDatabaseRestartUnderTraffic(t *testing.T) {
 	defer func() { stopIntake(); intakeDone.Wait() }()
 
 	// Before the outage: one paid order per service.
-	var log trafficLog
+	var buys trafficLog
 	paid := map[uint64]bool{}
 	var firstInvoices []uint64
 	for _, svc := range services {
-		o, ok := e.buyUntilDone(&log, svc, pkg, fmt.Sprintf("s%d-a", svc))
+		o, ok := e.buyUntilDone(&buys, svc, pkg, fmt.Sprintf("s%d-a", svc))
 		if !ok {
-			t.Fatalf("buy before the outage: %v", log.failures())
+			t.Fatalf("buy before the outage: %v", buys.failures())
 		}
 		firstInvoices = append(firstInvoices, o.InvoiceID)
 	}
@@ -203,7 +203,7 @@ func TestDatabaseRestartUnderTraffic(t *testing.T) {
 			var last orderOut
 			for _, round := range []string{"b", "c"} {
 				key := fmt.Sprintf("s%d-%s", svc, round)
-				o, ok := e.buyUntilDone(&log, svc, pkg, key)
+				o, ok := e.buyUntilDone(&buys, svc, pkg, key)
 				if !ok {
 					made.Done()
 					return
@@ -218,12 +218,12 @@ func TestDatabaseRestartUnderTraffic(t *testing.T) {
 					return
 				default:
 				}
-				o, ok := e.buyUntilDone(&log, svc, pkg, fmt.Sprintf("s%d-c", svc))
+				o, ok := e.buyUntilDone(&buys, svc, pkg, fmt.Sprintf("s%d-c", svc))
 				if !ok {
 					return
 				}
 				if o.ID != last.ID || o.InvoiceID != last.InvoiceID {
-					log.fail(fmt.Sprintf("the same key answered order %d (invoice %d), then order %d (invoice %d)", last.ID, last.InvoiceID, o.ID, o.InvoiceID))
+					buys.fail(fmt.Sprintf("the same key answered order %d (invoice %d), then order %d (invoice %d)", last.ID, last.InvoiceID, o.ID, o.InvoiceID))
 					return
 				}
 			}
@@ -268,6 +268,9 @@ func TestDatabaseRestartUnderTraffic(t *testing.T) {
 		code, b, err := e.send(c.method, c.path, c.header, c.body)
 		if err != nil || code != http.StatusServiceUnavailable {
 			t.Errorf("%s while the database is down: %d %s %v, want 503", c.name, code, b, err)
+		}
+		if strings.Contains(string(b), "127.0.0.1") {
+			t.Errorf("%s while the database is down: %s tells the client where the database is", c.name, b)
 		}
 	}
 	if code, b, err := e.webhook(firstInvoices[0]); err != nil || code != http.StatusServiceUnavailable {
@@ -320,7 +323,7 @@ func TestDatabaseRestartUnderTraffic(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait()
-	for _, f := range append(log.failures(), quotes.failures()...) {
+	for _, f := range append(buys.failures(), quotes.failures()...) {
 		t.Error(f)
 	}
 	if t.Failed() {
@@ -421,5 +424,5 @@ func TestDatabaseRestartUnderTraffic(t *testing.T) {
 		}
 	}
 	t.Logf("background requests: %d quotes answered, %d refused with 503; %d purchases answered, %d refused with 503",
-		quotes.ok.Load(), quotes.down.Load(), log.ok.Load(), log.down.Load())
+		quotes.ok.Load(), quotes.down.Load(), buys.ok.Load(), buys.down.Load())
 }
