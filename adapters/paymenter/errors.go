@@ -4,31 +4,20 @@ import (
 	"database/sql"
 	"errors"
 
-	"github.com/go-sql-driver/mysql"
-
 	"github.com/upsell-io/upsell/hostapi"
-)
-
-// MySQL error numbers the binding classifies.
-const (
-	erDupEntry        = 1062
-	erLockWaitTimeout = 1205
-	erLockDeadlock    = 1213
+	"github.com/upsell-io/upsell/internal/sqlerr"
 )
 
 // mapDBError gives a database error the hostapi code a caller can act on:
-// a duplicate key is a conflict, a deadlock or lock wait timeout is worth a
-// retry later. Other errors stay uncoded (CodeInternal). err keeps its chain.
+// a duplicate key is a conflict; a deadlock, a lock wait timeout, a full
+// server or a lost or refused connection is worth a retry later
+// (internal/sqlerr's classes). Other errors stay uncoded (CodeInternal): the
+// binding's statements are its own, so one the server refuses is a bug, not
+// the caller's bad input. err keeps its chain.
 func mapDBError(err error) error {
-	var myErr *mysql.MySQLError
-	if !errors.As(err, &myErr) {
-		return err
-	}
-	switch myErr.Number {
-	case erDupEntry:
-		return &hostapi.Error{Code: hostapi.CodeConflict, Message: err.Error(), Err: err}
-	case erLockDeadlock, erLockWaitTimeout:
-		return &hostapi.Error{Code: hostapi.CodeUnavailable, Message: err.Error(), Err: err}
+	switch code, _ := sqlerr.Code(err); code {
+	case hostapi.CodeConflict, hostapi.CodeUnavailable:
+		return &hostapi.Error{Code: code, Message: err.Error(), Err: err}
 	}
 	return err
 }

@@ -22,8 +22,8 @@ func newServeCmd() *cobra.Command {
 		Long: `serve starts every plugin (first-party ones from this binary, third-party
 ones from the plugin directory, checked against their sha256 at every launch),
 restarts a crashed plugin with backoff and gives up after plugins.max_restarts,
-and serves the HTTP API with /healthz and /readyz (failing while a plugin is
-down). Prometheus /metrics is served on http.metrics_listen when that is set,
+and serves the HTTP API with /healthz and /readyz (failing while the database
+or a plugin is down). Prometheus /metrics is served on http.metrics_listen when that is set,
 else on the API's address to requests bearing the admin token. Logs are JSON
 on stderr; secrets never appear.
 

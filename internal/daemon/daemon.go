@@ -42,6 +42,10 @@ type Daemon struct {
 	views viewGate
 }
 
+// dialTimeout bounds opening a connection to the database when the DSN
+// sets no timeout.
+const dialTimeout = 5 * time.Second
+
 // OpenDB opens the panel's database with upsell's session settings.
 func OpenDB(ctx context.Context, c config.Database) (*sqlx.DB, error) {
 	cfg, err := mysql.ParseDSN(c.DSN)
@@ -52,6 +56,13 @@ func OpenDB(ctx context.Context, c config.Database) (*sqlx.DB, error) {
 	// the binding attaches the panel's zone.
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
+	if cfg.Timeout == 0 {
+		// A database host that does not answer at all (down, behind a
+		// firewall that drops) fails a new connection in seconds, not
+		// after the kernel's connect timeout (minutes): requests answer
+		// 503 at once. A DSN's own timeout= wins.
+		cfg.Timeout = dialTimeout
+	}
 	db, err := sqlx.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)

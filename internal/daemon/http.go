@@ -7,16 +7,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/internal/auth"
 	"github.com/upsell-io/upsell/internal/httpserver"
 	"github.com/upsell-io/upsell/internal/intake"
+	"github.com/upsell-io/upsell/internal/obs"
+	"github.com/upsell-io/upsell/internal/sqlerr"
 	"github.com/upsell-io/upsell/internal/supervisor"
 )
 
@@ -43,7 +48,7 @@ func (d *Daemon) Mount(srv *httpserver.Server) {
 // routes, and the metrics server on http.metrics_listen, or nil when none
 // is configured. Both answer /healthz and /readyz from the plugins' health.
 func (d *Daemon) HTTPServers() (api, metrics *httpserver.Server) {
-	ready := func(context.Context) []httpserver.CheckResult { return d.Ready() }
+	ready := d.Ready
 	api = httpserver.New(httpserver.Options{Listen: d.Config.HTTP.Listen, Logger: d.Logger, Metrics: d.Metrics, Ready: ready})
 	d.Mount(api)
 	if d.Metrics != nil && d.Config.HTTP.MetricsListen != "" {
@@ -76,9 +81,13 @@ func (d *Daemon) ServeHTTP(ctx context.Context) error {
 	return errors.Join(<-errs, <-errs)
 }
 
-// Ready reports the plugins' health for /readyz.
-func (d *Daemon) Ready() []httpserver.CheckResult {
-	var out []httpserver.CheckResult
+// dbPingTimeout bounds readiness's database ping: a server that does not
+// answer within it is as down as one that refuses.
+const dbPingTimeout = 2 * time.Second
+
+// Ready reports the database's and the plugins' health for /readyz.
+func (d *Daemon) Ready(ctx context.Context) []httpserver.CheckResult {
+	out := []httpserver.CheckResult{d.databaseReady(ctx)}
 	for _, st := range d.Supervisor.Statuses() {
 		ok := st.State == supervisor.Running
 		detail := string(st.State)
@@ -88,6 +97,34 @@ func (d *Daemon) Ready() []httpserver.CheckResult {
 		out = append(out, httpserver.CheckResult{Name: "plugin " + st.Name, OK: ok, Detail: detail})
 	}
 	return out
+}
+
+// databaseReady pings the database through the pool, as a request would
+// reach it, and says why it cannot.
+func (d *Daemon) databaseReady(ctx context.Context) httpserver.CheckResult {
+	ctx, cancel := context.WithTimeout(ctx, dbPingTimeout)
+	defer cancel()
+	if err := d.DB.PingContext(ctx); err != nil {
+		return httpserver.CheckResult{Name: "database", OK: false, Detail: "unreachable: " + unreachableReason(err)}
+	}
+	return httpserver.CheckResult{Name: "database", OK: true, Detail: "reachable"}
+}
+
+// unreachableReason names why a ping failed without the server's address
+// (readiness is served to probes, not to operators): "connect: connection
+// refused", "no answer within 2s", the server's own error.
+func unreachableReason(err error) string {
+	var opErr *net.OpError
+	var myErr *mysql.MySQLError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %s", dbPingTimeout)
+	case errors.As(err, &opErr) && opErr.Err != nil:
+		return opErr.Err.Error()
+	case errors.As(err, &myErr):
+		return myErr.Error()
+	}
+	return obs.Redact(err.Error())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -414,6 +451,9 @@ var driverText = regexp.MustCompile(`Error [0-9]{4,5}( \([0-9A-Z]{5}\))?: `)
 //     own words) is shown as is.
 func clientMessage(err error, status int) (msg string, public bool) {
 	switch code := hostapi.CodeOf(err); {
+	case status == http.StatusServiceUnavailable:
+		// A database or plugin out of reach: its address stays in the log.
+		return "temporarily unavailable, try again", false
 	case status >= http.StatusInternalServerError:
 		return "internal error", false
 	case driverText.MatchString(err.Error()):
@@ -436,10 +476,15 @@ func invalidField(err error) string {
 	return ""
 }
 
-// httpStatus maps a typed error to an HTTP status.
+// httpStatus maps a typed error to an HTTP status. An untyped error from
+// the host's own queries is a 503 when the database is out of reach (and a
+// 500 otherwise), as a typed one would be.
 func httpStatus(err error) (int, string) {
 	var e *hostapi.Error
 	if !errors.As(err, &e) {
+		if code, _ := sqlerr.Code(err); code == hostapi.CodeUnavailable {
+			return http.StatusServiceUnavailable, string(code)
+		}
 		return http.StatusInternalServerError, string(hostapi.CodeInternal)
 	}
 	switch e.Code {

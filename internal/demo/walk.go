@@ -39,7 +39,7 @@ func serveDaemon(ctx context.Context, d *daemon.Daemon, logger *slog.Logger) (st
 	if err != nil {
 		return "", nil, err
 	}
-	srv := httpserver.New(httpserver.Options{Logger: logger, Metrics: obs.NewMetrics(), Ready: func(context.Context) []httpserver.CheckResult { return d.Ready() }})
+	srv := httpserver.New(httpserver.Options{Logger: logger, Metrics: obs.NewMetrics(), Ready: d.Ready})
 	d.Mount(srv)
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -100,6 +100,9 @@ type envSetup struct {
 	adapterPacing map[string]string
 	pool          int
 	logger        *slog.Logger
+	// serverDSN, when set, is the server to make the test's database on
+	// instead of the shared test server.
+	serverDSN string
 }
 
 // withPool gives the daemon a pool of n database connections
@@ -111,6 +114,12 @@ func withPool(n int) envOption {
 // withDaemonLogger gives the daemon logger instead of a discarding one.
 func withDaemonLogger(logger *slog.Logger) envOption {
 	return func(s *envSetup) { s.logger = logger }
+}
+
+// onServer makes the test's database on the server at dsn (a private
+// testdb.Server the test may stop and start).
+func onServer(dsn string) envOption {
+	return func(s *envSetup) { s.serverDSN = dsn }
 }
 
 // withPanelBudget makes the double enforce limit requests per window and
@@ -130,7 +139,12 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 		o(&setup)
 	}
 	ctx := context.Background()
-	e := &env{t: t, db: testdb.New(t), now: time.Now()}
+	e := &env{t: t, now: time.Now()}
+	if setup.serverDSN != "" {
+		e.db = testdb.NewOn(t, setup.serverDSN)
+	} else {
+		e.db = testdb.New(t)
+	}
 	// A bounded pool, as a deployment configures (database.max_open_conns):
 	// concurrency tests must queue for connections, not exhaust the server.
 	// Idle as many as open: a pool that closes connections under load
@@ -187,7 +201,7 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 			t.Fatal(err)
 		}
 	}
-	srv := httpserver.New(httpserver.Options{Logger: discard(), Metrics: obs.NewMetrics()})
+	srv := httpserver.New(httpserver.Options{Logger: discard(), Metrics: obs.NewMetrics(), Ready: e.d.Ready})
 	e.d.Mount(srv)
 	e.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.http.Close)

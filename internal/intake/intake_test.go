@@ -32,8 +32,13 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
+	return setupOn(t, testdb.New(t))
+}
+
+// setupOn is setup on a database of the caller's (a private server's).
+func setupOn(t *testing.T, db *testdb.DB) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	db := testdb.New(t)
 	if err := schema.Create(ctx, db); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/internal/sqlerr"
 )
 
 // Modules gives the live module by name (the supervisor).
@@ -56,8 +57,9 @@ type Job struct {
 	// leaseOwner is the lease_owner this claim wrote.
 	leaseOwner string
 	// handlerDeadline ends the module's work on the job before the lease
-	// runs out.
+	// runs out; leaseEnd is when the lease does (by this replica's clock).
 	handlerDeadline time.Time
+	leaseEnd        time.Time
 }
 
 // Claim queries, one per index: (state, run_after) serves due pending jobs,
@@ -75,9 +77,10 @@ const (
 )
 
 const (
-	// bookkeepingTimeout bounds a claim or an outcome update. These run on
-	// a context detached from shutdown, so that a claimed job is always run
-	// and its outcome always recorded.
+	// bookkeepingTimeout bounds a claim or one try at recording an outcome
+	// (record tries again until the lease ends). These run on a context
+	// detached from shutdown, so that a claimed job is always run and its
+	// outcome always recorded.
 	bookkeepingTimeout = 10 * time.Second
 	// leaseOwnerMax is the width of upsell_jobs.lease_owner.
 	leaseOwnerMax = 128
@@ -172,6 +175,7 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 	}
 	j.Attempts++
 	j.handlerDeadline = started.Add(w.handlerBudget())
+	j.leaseEnd = started.Add(w.lease())
 	return claimed{job: &j}, nil
 }
 
@@ -199,20 +203,18 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 
 	runErr := w.run(detached, j)
 
-	bookCtx, cancel := context.WithTimeout(detached, bookkeepingTimeout)
-	defer cancel()
 	now := w.now()
 	var res sql.Result
 	outcome := "ok"
 	if runErr == nil {
-		res, err = w.DB.ExecContext(bookCtx, finishJob, now, j.ID, j.leaseOwner)
+		res, err = w.record(detached, j, finishJob, now, j.ID, j.leaseOwner)
 	} else {
 		outcome = "pending"
 		if j.Attempts >= j.MaxAttempts || hostapi.CodeOf(runErr) == hostapi.CodeInvalid {
 			outcome = "dead"
 		}
 		w.Logger.Warn("job failed", "job", j.ID, "module", j.Module, "attempt", j.Attempts, "state", outcome, "error", runErr)
-		res, err = w.DB.ExecContext(bookCtx, retryJob, outcome, now.Add(w.backoff(j.Attempts)), runErr.Error(), now, j.ID, j.leaseOwner)
+		res, err = w.record(detached, j, retryJob, outcome, now.Add(w.backoff(j.Attempts)), runErr.Error(), now, j.ID, j.leaseOwner)
 	}
 	if err != nil {
 		return true, fmt.Errorf("record job %d outcome %s: %w", j.ID, outcome, err)
@@ -228,6 +230,41 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	}
 	w.result(j.Kind, outcome)
 	return true, nil
+}
+
+// Waits between tries to record an outcome while the database is out of
+// reach.
+const (
+	recordRetryMin = 50 * time.Millisecond
+	recordRetryMax = 2 * time.Second
+)
+
+// record writes a job's outcome (query, guarded by the claim's lease
+// token). A database out of reach (restarting, failing over, not
+// answering) is waited for until the job's lease ends: the module's work
+// is done, and an outcome left unrecorded would hold the job 'running' for
+// the rest of its lease and then run it again. Once the lease has ended
+// another replica may hold the job, and its outcome is the job's.
+func (w *Worker) record(ctx context.Context, j *Job, query string, args ...any) (sql.Result, error) {
+	wait := recordRetryMin
+	for {
+		tryCtx, cancel := context.WithTimeout(ctx, bookkeepingTimeout)
+		res, err := w.DB.ExecContext(tryCtx, query, args...)
+		timedOut := tryCtx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err == nil {
+			return res, nil
+		}
+		if code, _ := sqlerr.Code(err); code != hostapi.CodeUnavailable && !timedOut {
+			return nil, err
+		}
+		if time.Now().Add(wait).After(j.leaseEnd) {
+			return nil, fmt.Errorf("database out of reach until the lease ended: %w", err)
+		}
+		w.Logger.Warn("job outcome not recorded yet: database out of reach", "job", j.ID, "module", j.Module, "retry_in", wait, "error", err)
+		time.Sleep(wait)
+		wait = min(2*wait, recordRetryMax)
+	}
 }
 
 func (w *Worker) result(kind, result string) {

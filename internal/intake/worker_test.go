@@ -12,6 +12,7 @@ import (
 
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/internal/intake"
+	"github.com/upsell-io/upsell/internal/testdb"
 )
 
 // paidJob records a paid invoice of module "microupsell" and returns its
@@ -376,5 +377,37 @@ func TestConcurrentWorkersDeliverEachJobOnce(t *testing.T) {
 	}
 	if n := f.count(t, "SELECT COUNT(*) FROM upsell_jobs WHERE state = 'done'"); n != jobs {
 		t.Fatalf("%d jobs done, want %d", n, jobs)
+	}
+}
+
+// A database that restarts while a job's handler runs does not leave the
+// job 'running' for the rest of its lease: the worker records the outcome
+// once the database is back.
+func TestOutcomeRecordedAfterDatabaseRestart(t *testing.T) {
+	srv := testdb.StartServer(t)
+	f := setupOn(t, testdb.NewOn(t, srv.DSN()))
+	id := f.paidJob(t)
+	restarted := make(chan struct{})
+	m := funcModule{handle: func(context.Context, hostapi.Event) error {
+		// The work is done (the panel's server changed); the database goes
+		// away before the outcome is written and comes back a moment later.
+		srv.Stop()
+		go func() { defer close(restarted); srv.Start() }()
+		return nil
+	}}
+	w := f.worker("test", m)
+	w.Lease = time.Hour
+	var got results
+	w.OnResult = got.add
+	did, err := w.RunOnce(context.Background())
+	<-restarted
+	if !did || err != nil {
+		t.Fatalf("RunOnce: %v %v, want the job run and its outcome recorded", did, err)
+	}
+	if j := f.job(t, id); j.State != "done" || j.Attempts != 1 || j.LeaseOwner != nil {
+		t.Fatalf("job after the restart: %+v, want done after 1 attempt", j)
+	}
+	if !slices.Equal(got.list(), []string{"event:ok"}) {
+		t.Fatalf("reported %v", got.list())
 	}
 }

@@ -6,6 +6,9 @@
 // `go test ./...` passes on any machine; under CI=true a missing DSN is a
 // failure, never a silent fallback. Tests that need real row locking call
 // RequireMySQL, which skips (saying why) on the embedded engine.
+//
+// StartServer runs a private MariaDB server (own data directory and port)
+// that a test may stop and start again; NewOn makes a database on it.
 package testdb
 
 import (
@@ -63,9 +66,21 @@ func serverDSN(t testing.TB) (string, bool) {
 func New(t testing.TB) *DB {
 	t.Helper()
 	base, isEmbedded := serverDSN(t)
+	return create(t, base, isEmbedded)
+}
+
+// NewOn creates a fresh database on the server at dsn (such as a private
+// Server's) and registers its drop with t.Cleanup.
+func NewOn(t testing.TB, dsn string) *DB {
+	t.Helper()
+	return create(t, dsn, false)
+}
+
+func create(t testing.TB, base string, isEmbedded bool) *DB {
+	t.Helper()
 	cfg, err := mysql.ParseDSN(base)
 	if err != nil {
-		t.Fatalf("parse %s: %v", EnvDSN, err)
+		t.Fatalf("parse the test server's DSN: %v", err)
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
