@@ -18,6 +18,12 @@ type settingRow struct {
 	Encrypted bool           `db:"encrypted"`
 }
 
+// ownedSettingRow is a setting with its owner's morph type.
+type ownedSettingRow struct {
+	Type string `db:"settingable_type"`
+	settingRow
+}
+
 type serviceRow struct {
 	ID            uint64           `db:"id"`
 	UserID        uint64           `db:"user_id"`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 
 	"github.com/upsell-io/upsell/hostapi"
@@ -79,15 +78,28 @@ func (b *Binding) ServerBinding(ctx context.Context, serviceID uint64) (ServerBi
 		return ServerBinding{}, err
 	}
 	scope := fmt.Sprintf("server %d", ext.ID)
-	// Only host and api_key are read (and decrypted): other settings of the
-	// server are the extension's business.
-	serverSettings, err := b.morphSettingMap(ctx, TypeServer, ext.ID, scope, "host", "api_key")
-	if err != nil {
-		return ServerBinding{}, err
+	productScope := fmt.Sprintf("product %d", link.ProductID.V)
+	// Both owners' settings in one statement. Only the server's host and
+	// api_key are read (and decrypted): its other settings are the
+	// extension's business.
+	var rows []ownedSettingRow
+	if err := b.stmts.serverAndProductSettings.SelectContext(ctx, &rows, TypeServer, ext.ID, TypeProduct, link.ProductID.V); err != nil {
+		return ServerBinding{}, mapDBError(fmt.Errorf("paymenter: read settings of %s and %s: %w", scope, productScope, err))
 	}
-	productSettings, err := b.morphSettingMap(ctx, TypeProduct, link.ProductID.V, fmt.Sprintf("product %d", link.ProductID.V))
-	if err != nil {
-		return ServerBinding{}, err
+	serverSettings, productSettings := map[string]string{}, map[string]string{}
+	for _, r := range rows {
+		dst, owner := productSettings, productScope
+		if r.Type == TypeServer {
+			if r.Key != "host" && r.Key != "api_key" {
+				continue
+			}
+			dst, owner = serverSettings, scope
+		}
+		v, err := b.settingValue(r.settingRow, owner)
+		if err != nil {
+			return ServerBinding{}, err
+		}
+		dst[r.Key] = v
 	}
 	out := ServerBinding{
 		ServiceID:       serviceID,
@@ -115,26 +127,4 @@ func (b *Binding) serverExtension(ctx context.Context, id uint64) (extensionRow,
 		return ext, mapDBError(fmt.Errorf("paymenter: read server %d: %w", id, err))
 	}
 	return ext, nil
-}
-
-// morphSettingMap reads the settings of one owner (a server or a product)
-// as key -> value, decrypting encrypted rows. With keys given, only those
-// are kept.
-func (b *Binding) morphSettingMap(ctx context.Context, morphType string, id uint64, scope string, keys ...string) (map[string]string, error) {
-	var rows []settingRow
-	if err := b.stmts.morphSettings.SelectContext(ctx, &rows, morphType, id); err != nil {
-		return nil, mapDBError(fmt.Errorf("paymenter: read settings of %s: %w", scope, err))
-	}
-	out := make(map[string]string, len(rows))
-	for _, r := range rows {
-		if len(keys) > 0 && !slices.Contains(keys, r.Key) {
-			continue
-		}
-		v, err := b.settingValue(r, scope)
-		if err != nil {
-			return nil, err
-		}
-		out[r.Key] = v
-	}
-	return out, nil
 }

@@ -54,7 +54,9 @@ type statements struct {
 
 	serviceServer   *sqlx.Stmt
 	serverExtension *sqlx.Stmt
-	morphSettings   *sqlx.Stmt
+	// serverAndProductSettings reads two owners' settings at once, in id
+	// order (a later duplicate wins, as in Paymenter).
+	serverAndProductSettings *sqlx.Stmt
 
 	taxRate *sqlx.Stmt
 }
@@ -111,7 +113,8 @@ func (s *statements) statementSQL() []struct {
 		{&s.serviceServer, "SELECT s.`product_id`, p.`server_id` FROM `services` s LEFT JOIN `products` p ON p.`id` = s.`product_id` WHERE s.`id` = ?"},
 		{&s.serverExtension, "SELECT `id`, `name`, `extension`, `enabled` FROM `extensions`" +
 			" WHERE `id` = ? AND `type` = 'server' AND `deleted_at` IS NULL"},
-		{&s.morphSettings, "SELECT `key`, `value`, `encrypted` FROM `settings` WHERE `settingable_type` = ? AND `settingable_id` = ? ORDER BY `id`"},
+		{&s.serverAndProductSettings, "SELECT `settingable_type`, `key`, `value`, `encrypted` FROM `settings`" +
+			" WHERE (`settingable_type` = ? AND `settingable_id` = ?) OR (`settingable_type` = ? AND `settingable_id` = ?) ORDER BY `id`"},
 		// The user's country (a custom property) picks the rate; "all" is
 		// the fallback, as in Paymenter.
 		{&s.taxRate, "SELECT CAST(`rate` AS CHAR) FROM `tax_rates` WHERE `country` IN (COALESCE((SELECT `value` FROM `properties`" +
