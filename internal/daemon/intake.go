@@ -17,7 +17,7 @@ import (
 const panelName = "paymenter"
 
 func (d *Daemon) inbox() *intake.Inbox {
-	return &intake.Inbox{DB: d.DB, Panel: panelName}
+	return &intake.Inbox{DB: d.DB, Panel: panelName, Invoices: d.Panel}
 }
 
 // webhookHandler verifies and records paid-invoice webhooks.
@@ -59,7 +59,7 @@ func (d *Daemon) RunIntake(ctx context.Context, workers int) *sync.WaitGroup {
 	host, _ := os.Hostname()
 	for i := range max(workers, 1) {
 		w := &intake.Worker{
-			DB: d.DB, Modules: d.Supervisor, Logger: d.Logger,
+			DB: d.DB, Modules: d.Supervisor, Invoices: d.Panel, Logger: d.Logger,
 			Owner: host + "/" + strconv.Itoa(os.Getpid()) + "/" + strconv.Itoa(i),
 			OnResult: func(kind, result string) {
 				if d.Metrics != nil {

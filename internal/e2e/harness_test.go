@@ -205,8 +205,8 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 	e.d.Mount(srv)
 	e.http = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.http.Close)
-	e.inbox = &intake.Inbox{DB: e.db.DB, Panel: "paymenter"}
-	e.worker = &intake.Worker{DB: e.db.DB, Modules: e.d.Supervisor, Owner: "e2e", Logger: discard(), Backoff: func(int) time.Duration { return 0 }}
+	e.inbox = &intake.Inbox{DB: e.db.DB, Panel: "paymenter", Invoices: e.d.Panel}
+	e.worker = &intake.Worker{DB: e.db.DB, Modules: e.d.Supervisor, Invoices: e.d.Panel, Owner: "e2e", Logger: discard(), Backoff: func(int) time.Duration { return 0 }}
 	return e
 }
 

@@ -49,12 +49,12 @@ func TestBuyPayApplyOnce(t *testing.T) {
 		t.Fatalf("invoice item reference %q (%v)", refType, err)
 	}
 
-	// Unpaid: an early webhook changes nothing but a retry.
-	if _, err := e.inbox.RecordPaid(context.Background(), o.InvoiceID, intake.FromWebhook); err != nil {
-		t.Fatal(err)
+	// Unpaid: an early webhook records nothing (see intake_premature_test.go).
+	if rec, err := e.inbox.RecordPaid(context.Background(), o.InvoiceID, intake.FromWebhook); err != nil || rec.Paid || rec.NewJob {
+		t.Fatalf("early webhook: %+v %v", rec, err)
 	}
-	if did, _ := e.worker.RunOnce(context.Background()); !did {
-		t.Fatal("no job")
+	if did, _ := e.worker.RunOnce(context.Background()); did {
+		t.Fatal("a job for an unpaid invoice")
 	}
 	if s := e.snapshot(); s.memory != 4096 || s.price != "10.00" {
 		t.Fatalf("applied before payment: %+v", s)

@@ -50,7 +50,7 @@ func TestTwoReplicasApplyEachInvoiceOnce(t *testing.T) {
 	var workers sync.WaitGroup
 	for r, d := range replicas {
 		for i := range 2 {
-			w := &intake.Worker{DB: e.db.DB, Modules: d.Supervisor, Owner: "replica" + strconv.Itoa(r) + "-" + strconv.Itoa(i),
+			w := &intake.Worker{DB: e.db.DB, Modules: d.Supervisor, Invoices: d.Panel, Owner: "replica" + strconv.Itoa(r) + "-" + strconv.Itoa(i),
 				Logger: discard(), Backoff: func(int) time.Duration { return 10 * time.Millisecond }}
 			workers.Add(1)
 			go func() { defer workers.Done(); w.Run(ctx, 5*time.Millisecond) }()
@@ -69,7 +69,7 @@ func TestTwoReplicasApplyEachInvoiceOnce(t *testing.T) {
 		}
 	}
 	for _, d := range replicas {
-		p := &intake.Poller{Inbox: &intake.Inbox{DB: d.DB, Panel: "paymenter"}, Panel: d.Panel, Logger: discard(), Batch: 20}
+		p := &intake.Poller{Inbox: &intake.Inbox{DB: d.DB, Panel: "paymenter", Invoices: d.Panel}, Panel: d.Panel, Logger: discard(), Batch: 20}
 		deliveries.Add(1)
 		go func() {
 			defer deliveries.Done()

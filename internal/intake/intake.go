@@ -7,7 +7,13 @@
 // about upsell's own open invoices only, so its cost grows with open orders,
 // not with the panel's invoice table. Both write to upsell_inbox, unique per
 // (panel, invoice, kind), and enqueue one job per owning module, unique per
-// dedupe key. Workers claim jobs with leases (SELECT ... FOR UPDATE SKIP
+// dedupe key.
+//
+// A delivery is only a hint; the panel's invoice is the truth. An invoice is
+// recorded only once the panel says it is paid, and a job whose invoice the
+// panel no longer calls paid is forgotten with its inbox row rather than
+// retried to death: either way the poller, which watches invoices without an
+// inbox row, and the next webhook still find it however late it is paid. Workers claim jobs with leases (SELECT ... FOR UPDATE SKIP
 // LOCKED), so several replicas share the work through the database alone;
 // a failed job is retried with backoff and parked as dead after its limit.
 // Each claim's lease carries its own token and only the current holder may
@@ -44,6 +50,8 @@ type Inbox struct {
 	DB *sqlx.DB
 	// Panel names the panel ("paymenter").
 	Panel string
+	// Invoices reads the panel's invoice states (the panel binding).
+	Invoices StatusReader
 	// MaxAttempts is how often a job is tried before it is parked.
 	MaxAttempts int
 	Now         func() time.Time
@@ -73,6 +81,10 @@ type Recorded struct {
 	// from outside (the webhook) should log it: a paid invoice upsell did
 	// create but lost the owner row of would otherwise never be delivered.
 	Owned bool
+	// Paid is false for an owned invoice the panel does not call paid (yet):
+	// nothing is recorded, so the poller keeps watching it and a later
+	// delivery is new.
+	Paid bool
 	// NewJob is true the first time; duplicates enqueue nothing.
 	NewJob bool
 }
@@ -88,12 +100,20 @@ const (
 	recordPaidAttempts = 5
 )
 
-// RecordPaid notes that invoiceID was paid. It is idempotent: any number of
-// calls, from any source and replica, produce one job. An invoice upsell did
-// not create is ignored and reported as Recorded{Owned: false}.
+// RecordPaid notes that invoiceID was paid, once the panel confirms it. It is
+// idempotent: any number of calls, from any source and replica, produce one
+// job. An invoice upsell did not create is ignored and reported as
+// Recorded{Owned: false}; one the panel does not call paid is ignored and
+// reported as Recorded{Owned: true, Paid: false}.
 func (in *Inbox) RecordPaid(ctx context.Context, invoiceID uint64, src Source) (Recorded, error) {
+	return in.recordPaid(ctx, invoiceID, src, false)
+}
+
+// recordPaid is RecordPaid; confirmed says the caller has just read the
+// invoice's state from the panel (the poller, which reads a batch at once).
+func (in *Inbox) recordPaid(ctx context.Context, invoiceID uint64, src Source, confirmed bool) (Recorded, error) {
 	for attempt := 1; ; attempt++ {
-		rec, err := in.recordPaidOnce(ctx, invoiceID, src)
+		rec, err := in.recordPaidOnce(ctx, invoiceID, src, confirmed)
 		if err == nil || attempt == recordPaidAttempts || !isLockConflict(err) {
 			return rec, err
 		}
@@ -105,7 +125,7 @@ func (in *Inbox) RecordPaid(ctx context.Context, invoiceID uint64, src Source) (
 	}
 }
 
-func (in *Inbox) recordPaidOnce(ctx context.Context, invoiceID uint64, src Source) (Recorded, error) {
+func (in *Inbox) recordPaidOnce(ctx context.Context, invoiceID uint64, src Source, confirmed bool) (Recorded, error) {
 	now := in.now()
 	var module string
 	err := in.DB.GetContext(ctx, &module, selectOwner, in.Panel, invoiceID)
@@ -114,6 +134,15 @@ func (in *Inbox) recordPaidOnce(ctx context.Context, invoiceID uint64, src Sourc
 	}
 	if err != nil {
 		return Recorded{}, fmt.Errorf("find invoice owner: %w", err)
+	}
+	if !confirmed {
+		paid, err := isPaid(ctx, in.Invoices, invoiceID)
+		if err != nil {
+			return Recorded{}, err
+		}
+		if !paid {
+			return Recorded{Owned: true, Paid: false}, nil
+		}
 	}
 	tx, err := in.DB.BeginTxx(ctx, nil)
 	if err != nil {
@@ -138,7 +167,21 @@ func (in *Inbox) recordPaidOnce(ctx context.Context, invoiceID uint64, src Sourc
 	if err := tx.Commit(); err != nil {
 		return Recorded{}, fmt.Errorf("commit inbox: %w", err)
 	}
-	return Recorded{Owned: true, NewJob: n == 1}, nil
+	return Recorded{Owned: true, Paid: true, NewJob: n == 1}, nil
+}
+
+// isPaid asks the panel whether invoiceID is paid: the one test of "paid"
+// that intake applies before it records an invoice and before it retries a
+// job that failed on it. An invoice the panel does not have is not paid.
+func isPaid(ctx context.Context, panel StatusReader, invoiceID uint64) (bool, error) {
+	if panel == nil {
+		return false, errors.New("intake: no panel to read invoice states from")
+	}
+	statuses, err := panel.InvoiceStatuses(ctx, []uint64{invoiceID})
+	if err != nil {
+		return false, fmt.Errorf("read invoice %d state: %w", invoiceID, err)
+	}
+	return statuses[invoiceID] == hostapi.InvoicePaid, nil
 }
 
 // isLockConflict reports whether err is an InnoDB deadlock or lock wait

@@ -54,8 +54,25 @@ func setupOn(t *testing.T, db *testdb.DB) *fixture {
 		t.Fatal(err)
 	}
 	f := &fixture{db: db, binding: b, seeded: seeded, now: time.Now().UTC()}
-	f.inbox = &intake.Inbox{DB: db.DB, Panel: "paymenter", MaxAttempts: 3, Now: func() time.Time { return f.now }}
+	f.inbox = &intake.Inbox{DB: db.DB, Panel: "paymenter", Invoices: b, MaxAttempts: 3, Now: func() time.Time { return f.now }}
 	return f
+}
+
+// setStatus sets an invoice's status on the panel, as a payment (or an
+// admin) would.
+func (f *fixture) setStatus(t *testing.T, invoiceID uint64, status hostapi.InvoiceStatus) {
+	t.Helper()
+	if _, err := f.db.Exec("UPDATE invoices SET status = ? WHERE id = ?", string(status), invoiceID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// paidInvoice creates an invoice as module would and marks it paid.
+func (f *fixture) paidInvoice(t *testing.T, module string) uint64 {
+	t.Helper()
+	id := f.invoice(t, module)
+	f.setStatus(t, id, hostapi.InvoicePaid)
+	return id
 }
 
 // invoice creates an invoice as module "mod" would, through the host.
@@ -123,7 +140,7 @@ func post(h http.Handler, body []byte, ts time.Time, key []byte) *httptest.Respo
 
 func TestWebhookDuplicatesMakeOneJob(t *testing.T) {
 	f := setup(t)
-	inv := f.invoice(t, "microupsell")
+	inv := f.paidInvoice(t, "microupsell")
 	h := intake.WebhookHandler(secret, f.inbox, discard(), func() time.Time { return f.now })
 	body := []byte(`{"event":"invoice.paid","invoice_id":` + strconv.FormatUint(inv, 10) + `}`)
 
@@ -247,7 +264,7 @@ func TestWorkerRetriesThenParks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t)
-			inv := f.invoice(t, "microupsell")
+			inv := f.paidInvoice(t, "microupsell")
 			if _, err := f.inbox.RecordPaid(context.Background(), inv, intake.FromPoller); err != nil {
 				t.Fatal(err)
 			}
@@ -276,7 +293,7 @@ func TestWorkerRetriesThenParks(t *testing.T) {
 
 func TestExpiredLeaseIsReclaimed(t *testing.T) {
 	f := setup(t)
-	inv := f.invoice(t, "microupsell")
+	inv := f.paidInvoice(t, "microupsell")
 	if _, err := f.inbox.RecordPaid(context.Background(), inv, intake.FromWebhook); err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 func TestDeadJobsAreListedAndRetried(t *testing.T) {
 	f := setup(t)
-	inv := f.invoice(t, "microupsell")
+	inv := f.paidInvoice(t, "microupsell")
 	if _, err := f.inbox.RecordPaid(context.Background(), inv, intake.FromWebhook); err != nil {
 		t.Fatal(err)
 	}

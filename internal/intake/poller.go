@@ -95,7 +95,7 @@ func (p *Poller) record(ctx context.Context, open []openInvoice) (int, error) {
 		if statuses[id] != hostapi.InvoicePaid {
 			continue
 		}
-		res, err := p.Inbox.RecordPaid(ctx, id, FromPoller)
+		res, err := p.Inbox.recordPaid(ctx, id, FromPoller, true)
 		if err != nil {
 			return n, err
 		}

@@ -89,7 +89,9 @@ type Recorder interface {
 }
 
 // WebhookHandler serves POST /webhooks/<panel>. A valid delivery answers 202
-// whether or not it was new (so bridges stop retrying); a bad signature 401;
+// whether or not it was new, or the panel calls the invoice paid yet (so
+// bridges stop retrying: the poller finds an invoice paid later); a bad
+// signature 401;
 // a bad body 400; an oversized body 413; a failure to record it 503 (so the
 // bridge retries). Every answer is a JSON object. logger receives recording
 // failures and valid deliveries for invoices upsell does not own.
@@ -124,8 +126,10 @@ func WebhookHandler(secret []byte, rec Recorder, logger *slog.Logger, now func()
 			// transaction that records its owner: a failed commit there
 			// leaves a paid upsell invoice that nothing will deliver.
 			logger.Warn("paid-invoice webhook for an invoice upsell does not own; ignored", "invoice_id", ev.InvoiceID)
+		} else if !res.Paid {
+			logger.Info("paid-invoice webhook for an invoice the panel does not call paid; the poller watches it", "invoice_id", ev.InvoiceID)
 		}
-		writeJSON(w, http.StatusAccepted, map[string]bool{"owned": res.Owned, "new": res.NewJob})
+		writeJSON(w, http.StatusAccepted, map[string]bool{"owned": res.Owned, "paid": res.Paid, "new": res.NewJob})
 	})
 }
 

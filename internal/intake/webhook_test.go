@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/internal/intake"
 )
 
@@ -85,7 +86,7 @@ func TestWebhookLogsForeignInvoice(t *testing.T) {
 	logger, logs := capture()
 	h := intake.WebhookHandler(secret, f.inbox, logger, func() time.Time { return f.now })
 	rec := post(h, []byte(`{"event":"invoice.paid","invoice_id":999999}`), f.now, secret)
-	if rec.Code != http.StatusAccepted || strings.TrimSpace(rec.Body.String()) != `{"new":false,"owned":false}` {
+	if rec.Code != http.StatusAccepted || strings.TrimSpace(rec.Body.String()) != `{"new":false,"owned":false,"paid":false}` {
 		t.Fatalf("foreign invoice: %d %s", rec.Code, rec.Body)
 	}
 	lines := logLines(t, logs)
@@ -93,12 +94,43 @@ func TestWebhookLogsForeignInvoice(t *testing.T) {
 		t.Fatalf("logged %v, want one warning naming invoice 999999", lines)
 	}
 
-	// An owned invoice is not worth a warning.
-	inv := f.invoice(t, "microupsell")
+	// An owned paid invoice is not worth a warning.
+	inv := f.paidInvoice(t, "microupsell")
 	if rec := post(h, []byte(`{"event":"invoice.paid","invoice_id":`+strconv.FormatUint(inv, 10)+`}`), f.now, secret); rec.Code != http.StatusAccepted {
 		t.Fatalf("owned invoice: %d %s", rec.Code, rec.Body)
 	}
 	if n := len(logLines(t, logs)); n != 1 {
 		t.Fatalf("%d log lines after an owned invoice, want still 1", n)
+	}
+}
+
+// A webhook that comes before the payment is a hint the panel does not
+// confirm: it is accepted (the bridge does not retry), logged, and records
+// nothing, so the delivery after the payment is new.
+func TestWebhookBeforePaymentRecordsNothing(t *testing.T) {
+	f := setup(t)
+	logger, logs := capture()
+	h := intake.WebhookHandler(secret, f.inbox, logger, func() time.Time { return f.now })
+	inv := f.invoice(t, "microupsell")
+	body := []byte(`{"event":"invoice.paid","invoice_id":` + strconv.FormatUint(inv, 10) + `}`)
+
+	rec := post(h, body, f.now, secret)
+	if rec.Code != http.StatusAccepted || strings.TrimSpace(rec.Body.String()) != `{"new":false,"owned":true,"paid":false}` {
+		t.Fatalf("unpaid invoice: %d %s", rec.Code, rec.Body)
+	}
+	if n := f.count(t, "SELECT COUNT(*) FROM upsell_inbox") + f.count(t, "SELECT COUNT(*) FROM upsell_jobs"); n != 0 {
+		t.Fatalf("a webhook for an unpaid invoice wrote %d rows", n)
+	}
+	lines := logLines(t, logs)
+	if len(lines) != 1 || lines[0]["level"] != "INFO" || lines[0]["invoice_id"] != float64(inv) {
+		t.Fatalf("logged %v, want one info line naming invoice %d", lines, inv)
+	}
+
+	f.setStatus(t, inv, hostapi.InvoicePaid)
+	if rec := post(h, body, f.now, secret); rec.Code != http.StatusAccepted || strings.TrimSpace(rec.Body.String()) != `{"new":true,"owned":true,"paid":true}` {
+		t.Fatalf("after the payment: %d %s", rec.Code, rec.Body)
+	}
+	if n := f.count(t, "SELECT COUNT(*) FROM upsell_jobs WHERE inbox_id = (SELECT id FROM upsell_inbox WHERE invoice_id = ?)", inv); n != 1 {
+		t.Fatalf("%d jobs after the payment, want 1", n)
 	}
 }

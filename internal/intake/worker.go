@@ -29,20 +29,63 @@ type Modules interface {
 // recorded only where that token is still in place. A worker whose lease ran
 // out and was taken over by another replica therefore cannot overwrite the
 // newer holder's bookkeeping; it logs the lost lease instead.
+//
+// While the module works, a heartbeat renews the lease every Heartbeat, again
+// only where the claim's token is still in place. The lease can therefore be
+// short, so a crashed replica's job is taken over soon, while a long job on a
+// live replica keeps it. The module's context is cancelled when a renewal
+// finds the token gone (another replica took the job) or when no renewal has
+// succeeded for three quarters of the lease (the database is unreachable),
+// so the module stops before another replica may take the job over.
 type Worker struct {
 	DB      *sqlx.DB
 	Modules Modules
 	// Owner identifies this replica in leases; lease_owner holds
 	// Owner + "/" + a random token per claim.
-	Owner  string
-	Lease  time.Duration
-	Logger *slog.Logger
+	Owner string
+	// Lease is how long a claim holds a job without a renewal: how long a
+	// crashed replica's job waits before another replica takes it over.
+	// Default DefaultLease.
+	Lease time.Duration
+	// Heartbeat is how often a running job's lease is renewed; default a
+	// quarter of Lease.
+	Heartbeat time.Duration
+	// RunTimeout bounds the module's work on one job, however often its
+	// lease is renewed; default DefaultRunTimeout.
+	RunTimeout time.Duration
+	// Invoices reads the panel's invoice states (the panel binding). When
+	// set, a paid-invoice job that fails, or that its module does not
+	// handle, while the panel does not call the invoice paid is forgotten
+	// with its inbox row instead of being retried: the poller and the next
+	// webhook record the invoice again once it is paid.
+	Invoices StatusReader
+	Logger   *slog.Logger
 	// Backoff is the delay before retry n (1-based).
 	Backoff func(attempt int) time.Duration
 	Now     func() time.Time
+	// After is time.After; with Now it lets tests drive the heartbeat with
+	// a clock they advance.
+	After func(d time.Duration) <-chan time.Time
 	// OnResult is told every job's outcome (metrics) once it is recorded.
 	OnResult func(kind, result string)
 }
+
+// Lease figures. A replica killed mid-job holds it for at most DefaultLease
+// after its last renewal; a live one renews every DefaultLease/4, so two
+// renewals in a row may fail (a slow database, a pause) before its module is
+// stopped at three quarters of the lease, which leaves a quarter (5 s) for the
+// module to stop and for clock differences between replicas.
+const (
+	DefaultLease      = 20 * time.Second
+	DefaultRunTimeout = 2 * time.Minute
+)
+
+// Why a job's context was cancelled by the worker rather than by the module.
+var (
+	errLeaseLost     = errors.New("job lease lost: another worker took the job over")
+	errLeaseExpiring = errors.New("job lease not renewed for three quarters of its length")
+	errRunTimeout    = errors.New("job ran past the worker's run timeout")
+)
 
 // Job is a claimed job.
 type Job struct {
@@ -56,10 +99,11 @@ type Job struct {
 
 	// leaseOwner is the lease_owner this claim wrote.
 	leaseOwner string
-	// handlerDeadline ends the module's work on the job before the lease
-	// runs out; leaseEnd is when the lease does (by this replica's clock).
-	handlerDeadline time.Time
-	leaseEnd        time.Time
+	// leasedAt is the time lease_until was last computed from (Now).
+	leasedAt time.Time
+	// leaseEnd is when the lease ends by this replica's wall clock (moved
+	// on by each renewal); an outcome is retried until then.
+	leaseEnd time.Time
 }
 
 // Claim queries, one per index: (state, run_after) serves due pending jobs,
@@ -74,6 +118,9 @@ const (
 	parkExpiredJob = `UPDATE upsell_jobs SET state = 'dead', lease_owner = NULL, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ?`
 	finishJob      = `UPDATE upsell_jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?`
 	retryJob       = `UPDATE upsell_jobs SET state = ?, run_after = ?, lease_owner = NULL, lease_until = NULL, last_error = ?, updated_at = ? WHERE id = ? AND lease_owner = ?`
+	renewLease     = `UPDATE upsell_jobs SET lease_until = ?, updated_at = ? WHERE id = ? AND state = 'running' AND lease_owner = ?`
+	forgetJob      = `DELETE FROM upsell_jobs WHERE id = ? AND lease_owner = ?`
+	forgetInbox    = `DELETE FROM upsell_inbox WHERE id = ?`
 )
 
 const (
@@ -99,14 +146,36 @@ func (w *Worker) lease() time.Duration {
 	if w.Lease > 0 {
 		return w.Lease
 	}
-	return 2 * time.Minute
+	return DefaultLease
 }
 
-// handlerBudget is how long a module may work on a job: three quarters of the
-// lease. The rest covers recording the outcome and the clock difference
-// between this replica and the one that will judge the lease expired, so the
-// handler has given up before another replica may take the job over.
-func (w *Worker) handlerBudget() time.Duration {
+func (w *Worker) heartbeatEvery() time.Duration {
+	if w.Heartbeat > 0 {
+		return w.Heartbeat
+	}
+	return w.lease() / 4
+}
+
+func (w *Worker) runTimeout() time.Duration {
+	if w.RunTimeout > 0 {
+		return w.RunTimeout
+	}
+	return DefaultRunTimeout
+}
+
+func (w *Worker) after(d time.Duration) <-chan time.Time {
+	if w.After != nil {
+		return w.After(d)
+	}
+	return time.After(d)
+}
+
+// unrenewedBudget is how long a module may go on working without a renewed
+// lease: three quarters of the lease. The rest covers the module stopping,
+// recording the outcome and the clock difference between this replica and
+// the one that will judge the lease expired, so the module has given up
+// before another replica may take the job over.
+func (w *Worker) unrenewedBudget() time.Duration {
 	return w.lease() * 3 / 4
 }
 
@@ -135,9 +204,6 @@ type claimed struct {
 // is parked as dead instead of being run again, so a job that kills its
 // host is not retried forever.
 func (w *Worker) claim(ctx context.Context) (claimed, error) {
-	// The handler's deadline is counted from before lease_until is computed,
-	// so the handler can never outlast the lease.
-	started := time.Now()
 	tx, err := w.DB.BeginTxx(ctx, nil)
 	if err != nil {
 		return claimed{}, err
@@ -174,16 +240,16 @@ func (w *Worker) claim(ctx context.Context) (claimed, error) {
 		return claimed{}, fmt.Errorf("commit lease: %w", err)
 	}
 	j.Attempts++
-	j.handlerDeadline = started.Add(w.handlerBudget())
-	j.leaseEnd = started.Add(w.lease())
+	j.leasedAt = now
+	j.leaseEnd = time.Now().Add(w.lease())
 	return claimed{job: &j}, nil
 }
 
 // RunOnce claims and runs one job; it reports whether there was one. It
 // claims nothing once ctx has ended, but a job it has claimed is run to its
-// end (within the lease) and its outcome recorded, whatever happens to ctx:
-// cancelling it half-way would leave a half-provisioned job marked running
-// until its lease expired.
+// end (while its lease holds) and its outcome recorded, whatever happens to
+// ctx: cancelling it half-way would leave a half-provisioned job marked
+// running until its lease expired.
 func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
@@ -201,8 +267,15 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 
-	runErr := w.run(detached, j)
+	handled, runErr := w.run(detached, j)
 
+	bookCtx, cancel := context.WithTimeout(detached, bookkeepingTimeout)
+	defer cancel()
+	if runErr != nil || !handled {
+		if forgotten, err := w.forgetUnpaid(bookCtx, j, runErr); forgotten || err != nil {
+			return true, err
+		}
+	}
 	now := w.now()
 	var res sql.Result
 	outcome := "ok"
@@ -222,10 +295,7 @@ func (w *Worker) RunOnce(ctx context.Context) (bool, error) {
 	if n, err := res.RowsAffected(); err != nil {
 		return true, fmt.Errorf("record job %d outcome %s: %w", j.ID, outcome, err)
 	} else if n == 0 {
-		// Another replica took the job over after the lease expired: its
-		// outcome, not this one, is the job's.
-		w.Logger.Warn("job lease lost before its outcome was recorded", "job", j.ID, "module", j.Module,
-			"attempt", j.Attempts, "outcome", outcome, "lease_owner", j.leaseOwner)
+		w.lostLease(j, outcome)
 		return true, nil
 	}
 	w.result(j.Kind, outcome)
@@ -267,6 +337,67 @@ func (w *Worker) record(ctx context.Context, j *Job, query string, args ...any) 
 	}
 }
 
+// lostLease logs an outcome that could not be recorded: another replica took
+// the job over after the lease expired, and its outcome, not this one, is the
+// job's.
+func (w *Worker) lostLease(j *Job, outcome string) {
+	w.Logger.Warn("job lease lost before its outcome was recorded", "job", j.ID, "module", j.Module,
+		"attempt", j.Attempts, "outcome", outcome, "lease_owner", j.leaseOwner)
+}
+
+// forgetUnpaid deletes a paid-invoice job, and its inbox row, that failed or
+// was not handled while the panel does not call its invoice paid: an unpaid
+// invoice is not a failure to retry until the job is dead, and without an
+// inbox row the poller watches the invoice again and the next webhook is new.
+// It reports whether it forgot the job (or found it taken over); a panel it
+// cannot read leaves the job to the usual retry.
+func (w *Worker) forgetUnpaid(ctx context.Context, j *Job, runErr error) (bool, error) {
+	if w.Invoices == nil || j.Kind != "event" {
+		return false, nil
+	}
+	var p jobPayload
+	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil || p.Kind != hostapi.InvoicePaidEvent {
+		return false, nil
+	}
+	paid, err := isPaid(ctx, w.Invoices, p.InvoiceID)
+	if err != nil {
+		w.Logger.Warn("job failed and the invoice's state is unknown", "job", j.ID, "invoice_id", p.InvoiceID, "error", err)
+		return false, nil
+	}
+	if paid {
+		return false, nil
+	}
+	tx, err := w.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return true, fmt.Errorf("forget job %d: %w", j.ID, err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, forgetJob, j.ID, j.leaseOwner)
+	if err != nil {
+		return true, fmt.Errorf("forget job %d: %w", j.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		w.lostLease(j, "unpaid")
+		return true, nil
+	}
+	if j.InboxID.Valid {
+		if _, err := tx.ExecContext(ctx, forgetInbox, j.InboxID.Int64); err != nil {
+			return true, fmt.Errorf("forget inbox row of job %d: %w", j.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return true, fmt.Errorf("commit forget job %d: %w", j.ID, err)
+	}
+	msg := "not handled"
+	if runErr != nil {
+		msg = runErr.Error()
+	}
+	w.Logger.Info("invoice not paid: job forgotten until the poller or a webhook finds it paid", "job", j.ID,
+		"module", j.Module, "invoice_id", p.InvoiceID, "attempt", j.Attempts, "error", msg)
+	w.result(j.Kind, "unpaid")
+	return true, nil
+}
+
 func (w *Worker) result(kind, result string) {
 	if w.OnResult != nil {
 		w.OnResult(kind, result)
@@ -281,22 +412,81 @@ func (w *Worker) backoff(attempt int) time.Duration {
 	return min(d, 10*time.Minute)
 }
 
-// run delivers j to its module, ending the module's work at the job's
-// handler deadline.
-func (w *Worker) run(ctx context.Context, j *Job) error {
+// run delivers j to its module while a heartbeat renews the job's lease. It
+// reports whether the module handled the event.
+func (w *Worker) run(ctx context.Context, j *Job) (bool, error) {
 	var p jobPayload
 	if err := json.Unmarshal([]byte(j.Payload), &p); err != nil {
-		return hostapi.Invalid("payload", "job %d payload: %v", j.ID, err)
+		return false, hostapi.Invalid("payload", "job %d payload: %v", j.ID, err)
 	}
 	m, err := w.Modules.Module(j.Module)
 	if err != nil {
-		return err
+		return false, err
 	}
-	ctx, cancel := context.WithDeadline(ctx, j.handlerDeadline)
-	defer cancel()
+	ctx, cancelTimeout := context.WithTimeoutCause(ctx, w.runTimeout(), errRunTimeout)
+	defer cancelTimeout()
+	ctx, stop := context.WithCancelCause(ctx)
+	beat := make(chan struct{})
+	go func() {
+		defer close(beat)
+		w.heartbeat(ctx, j, stop)
+	}()
 	ev := hostapi.Event{ID: j.ID, Kind: p.Kind, Panel: p.Panel, InvoiceID: p.InvoiceID, Attempt: j.Attempts, CreatedAt: w.now()}
-	_, err = m.HandleEvent(ctx, ev)
-	return err
+	res, err := m.HandleEvent(ctx, ev)
+	// The heartbeat ends before the outcome is recorded, so no renewal
+	// races the update that clears the lease.
+	stop(nil)
+	<-beat
+	if cause := context.Cause(ctx); err != nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = fmt.Errorf("%w: %w", cause, err)
+	}
+	return res.Handled, err
+}
+
+// heartbeat renews j's lease every heartbeatEvery until ctx ends. It cancels
+// ctx (through stop) when the claim's token is gone, or when no renewal has
+// succeeded for unrenewedBudget. A failed renewal is retried at the next
+// beat; each one is bounded by the beat, so a hung database cannot stall the
+// budget check.
+func (w *Worker) heartbeat(ctx context.Context, j *Job, stop context.CancelCauseFunc) {
+	renewedAt := j.leasedAt
+	every := w.heartbeatEvery()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.after(every):
+		}
+		now := w.now()
+		if !now.After(renewedAt) {
+			// No time has passed (or the clock stepped back): the lease
+			// in place is as long as a renewal would make it.
+			continue
+		}
+		if now.Sub(renewedAt) >= w.unrenewedBudget() {
+			w.Logger.Warn("job lease not renewed in time; stopping the job", "job", j.ID, "module", j.Module,
+				"attempt", j.Attempts, "renewed_at", renewedAt)
+			stop(errLeaseExpiring)
+			return
+		}
+		renewCtx, cancel := context.WithTimeout(ctx, every)
+		res, err := w.DB.ExecContext(renewCtx, renewLease, now.Add(w.lease()), now, j.ID, j.leaseOwner)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				w.Logger.Warn("renew job lease", "job", j.ID, "module", j.Module, "error", err)
+			}
+			continue
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			w.Logger.Warn("job lease lost; stopping the job", "job", j.ID, "module", j.Module,
+				"attempt", j.Attempts, "lease_owner", j.leaseOwner)
+			stop(errLeaseLost)
+			return
+		}
+		renewedAt = now
+		j.leaseEnd = time.Now().Add(w.lease())
+	}
 }
 
 // Run works until ctx ends, idling for idle between empty polls. When ctx

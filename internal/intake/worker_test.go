@@ -19,7 +19,7 @@ import (
 // job's id.
 func (f *fixture) paidJob(t *testing.T) uint64 {
 	t.Helper()
-	inv := f.invoice(t, "microupsell")
+	inv := f.paidInvoice(t, "microupsell")
 	if _, err := f.inbox.RecordPaid(context.Background(), inv, intake.FromWebhook); err != nil {
 		t.Fatal(err)
 	}
@@ -101,10 +101,12 @@ func TestLongOwnerStillFitsLease(t *testing.T) {
 	}
 }
 
-func TestHandlerDeadlineEndsBeforeLease(t *testing.T) {
+// A claim leases the job for Lease from the claim, and the module's work is
+// bounded by RunTimeout, not by the lease, which the heartbeat renews.
+func TestClaimLeasesAndRunTimeoutBoundsTheModule(t *testing.T) {
 	f := setup(t)
 	id := f.paidJob(t)
-	const lease = time.Minute
+	const lease, runTimeout = 20 * time.Second, 3 * time.Minute
 	var remaining, leased time.Duration
 	var hasDeadline bool
 	m := funcModule{handle: func(ctx context.Context, _ hostapi.Event) error {
@@ -119,12 +121,12 @@ func TestHandlerDeadlineEndsBeforeLease(t *testing.T) {
 		return nil
 	}}
 	w := f.worker("test", m)
-	w.Lease = lease
+	w.Lease, w.RunTimeout = lease, runTimeout
 	if did, err := w.RunOnce(context.Background()); !did || err != nil {
 		t.Fatalf("RunOnce: %v %v", did, err)
 	}
-	if !hasDeadline || remaining <= 0 || remaining > lease*3/4 {
-		t.Fatalf("handler had %v left (deadline %v), want at most %v of a %v lease", remaining, hasDeadline, lease*3/4, lease)
+	if !hasDeadline || remaining <= lease || remaining > runTimeout {
+		t.Fatalf("handler had %v left (deadline %v), want more than the %v lease and at most %v", remaining, hasDeadline, lease, runTimeout)
 	}
 	if d := leased - lease; d < -time.Millisecond || d > time.Millisecond {
 		t.Fatalf("lease_until is %v after the claim, want %v", leased, lease)

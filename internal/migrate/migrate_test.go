@@ -31,8 +31,9 @@ var hostTables = []string{
 
 // hostVersions are the host's migration versions: one per table, then
 // schema changes to existing tables (00007 indexes expired job leases), then
-// 00008's upsell_service_writes and 00009's upsell_link_revocations.
-var hostVersions = []int64{1, 2, 3, 4, 5, 6, 7, 8, 9}
+// 00008's upsell_service_writes, 00009's upsell_link_revocations, then
+// 00010's revival of jobs parked as dead for unpaid invoices.
+var hostVersions = []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
 
 // recordedHostVersions is what goose records for them, after its initial 0.
 var recordedHostVersions = append([]int64{0}, hostVersions...)
