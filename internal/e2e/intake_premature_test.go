@@ -18,12 +18,19 @@ import (
 // webhook posts a signed paid-invoice webhook, as the bridges do.
 func (e *env) webhook(t *testing.T, invoiceID uint64) response {
 	t.Helper()
+	header, body := e.signedWebhook(invoiceID)
+	return e.do("POST", "/webhooks/paymenter", header, body)
+}
+
+// signedWebhook is an invoice.paid webhook's headers and body, signed with
+// the daemon's webhook secret as a bridge signs it.
+func (e *env) signedWebhook(invoiceID uint64) (map[string]string, []byte) {
 	body := []byte(`{"event":"invoice.paid","invoice_id":` + strconv.FormatUint(invoiceID, 10) + `}`)
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	return e.do("POST", "/webhooks/paymenter", map[string]string{
+	return map[string]string{
 		intake.HeaderTimestamp: ts,
 		intake.HeaderSignature: intake.Sign([]byte(e.cfg.Security.WebhookSecret.Reveal()), ts, body),
-	}, body)
+	}, body
 }
 
 // poll runs one poller round.
