@@ -39,7 +39,7 @@ type Daemon struct {
 	// Revocations is this replica's copy of the revoked client links.
 	Revocations *auth.Revocations
 
-	views viewGate
+	views *viewGate
 }
 
 // dialTimeout bounds opening a connection to the database when the DSN

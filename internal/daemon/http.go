@@ -184,22 +184,13 @@ func (d *Daemon) serveRevokeLinks(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid", "not a user id")
 		return
 	}
-	fail := func(err error) {
-		status, code := httpStatus(err)
-		msg := err.Error()
-		if status == http.StatusInternalServerError {
-			d.Logger.Error("revoke links failed", "user", id, "request_id", httpserver.RequestID(r.Context()), "error", err)
-			msg = "internal error; request id " + httpserver.RequestID(r.Context())
-		}
-		writeError(w, status, code, msg)
-	}
 	if _, err := d.Panel.User(r.Context(), id); err != nil {
-		fail(err)
+		d.writeFailure(w, r, "", err)
 		return
 	}
 	at, err := auth.RevokeUserLinks(r.Context(), d.DB.DB, id, time.Now())
 	if err != nil {
-		fail(err)
+		d.writeFailure(w, r, "", err)
 		return
 	}
 	d.Revocations.Invalidate()
@@ -306,7 +297,7 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		// The link names a service: check it is the linked user's, and hand
 		// it to the module with the panel settings and the route's
 		// prefetched reads, saving it the calls back.
-		release, err := d.views.enter(r.Context(), r.Method)
+		release, err := d.views.enter(r.Context(), r.Method, 1+len(route.Prefetch))
 		if err != nil {
 			d.writeFailure(w, r, name, err)
 			return

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"crypto/rand"
+	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
 	"sync"
@@ -112,52 +113,85 @@ func (l *ServiceLocks) lock(ctx context.Context, serviceID uint64) (*heldLock, e
 
 func lockName(serviceID uint64) string { return fmt.Sprintf("upsell_service_%d", serviceID) }
 
-// session returns the lock session, opening it when needed; the caller
-// holds sessMu.
-func (l *ServiceLocks) session(ctx context.Context) (*sqlx.Conn, error) {
+// sessionTimeout bounds one statement on the lock session. Session
+// statements never run on a caller's context: the driver closes a
+// connection whose query is cancelled, and with it every lock of the
+// replica.
+const sessionTimeout = 5 * time.Second
+
+func sessionCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), sessionTimeout)
+}
+
+// session returns the lock session and its generation, opening one when
+// there is none. The connection is taken from the pool without holding
+// sessMu, so unlocks and checks never wait behind it.
+func (l *ServiceLocks) session(ctx context.Context) (*sqlx.Conn, uint64, error) {
+	l.sessMu.Lock()
 	if l.sess != nil {
-		return l.sess, nil
+		defer l.sessMu.Unlock()
+		return l.sess, l.gen, nil
 	}
+	l.sessMu.Unlock()
 	conn, err := l.db.Connx(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	l.sessMu.Lock()
+	defer l.sessMu.Unlock()
+	if l.sess != nil {
+		// Another caller opened one meanwhile.
+		conn.Close()
+		return l.sess, l.gen, nil
 	}
 	l.sess = conn
 	l.gen++
-	return conn, nil
+	return conn, l.gen, nil
 }
 
-// broken drops the session after an error: the server has dropped (or
-// will drop) every lock it held. The caller holds sessMu.
-func (l *ServiceLocks) broken() {
-	if l.sess != nil {
-		l.sess.Close()
-		l.sess = nil
+// broken drops session generation gen after an error: the server has
+// dropped, or will drop, every lock it held. The physical connection is
+// discarded, not given back to the pool, where it would keep its locks.
+// The caller holds sessMu.
+func (l *ServiceLocks) broken(gen uint64) {
+	if l.sess == nil || l.gen != gen {
+		return
 	}
+	_ = l.sess.Raw(func(any) error { return driver.ErrBadConn })
+	l.sess.Close()
+	l.sess = nil
 }
 
 // tryNamed tries the named lock once, without waiting, on the session; a
 // broken session is replaced once.
 func (l *ServiceLocks) tryNamed(ctx context.Context, name string) (gen uint64, got bool, err error) {
-	l.sessMu.Lock()
-	defer l.sessMu.Unlock()
 	for attempt := 0; ; attempt++ {
-		conn, err := l.session(ctx)
+		if err := ctx.Err(); err != nil {
+			return 0, false, err
+		}
+		conn, gen, err := l.session(ctx)
 		if err != nil {
 			return 0, false, err
 		}
 		var res *int64
-		err = conn.QueryRowxContext(ctx, "SELECT GET_LOCK(?, 0)", name).Scan(&res)
+		l.sessMu.Lock()
+		if l.gen != gen {
+			l.sessMu.Unlock()
+			continue // replaced meanwhile
+		}
+		sctx, cancel := sessionCtx()
+		err = conn.QueryRowxContext(sctx, "SELECT GET_LOCK(?, 0)", name).Scan(&res)
+		cancel()
+		if err != nil {
+			l.broken(gen)
+		}
+		l.sessMu.Unlock()
 		if err == nil {
 			if res == nil {
 				return 0, false, fmt.Errorf("GET_LOCK(%s) answered NULL", name)
 			}
-			return l.gen, *res == 1, nil
+			return gen, *res == 1, nil
 		}
-		if ctx.Err() != nil {
-			return 0, false, err
-		}
-		l.broken()
 		if attempt == 1 {
 			return 0, false, err
 		}
@@ -172,16 +206,16 @@ func (l *ServiceLocks) releaseNamed(name string, gen uint64) {
 	if l.sess == nil || l.gen != gen {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := sessionCtx()
 	defer cancel()
 	if _, err := l.sess.ExecContext(ctx, "SELECT RELEASE_LOCK(?)", name); err != nil {
-		l.broken()
+		l.broken(gen)
 	}
 }
 
 // check reports whether h is still held: its session is the live one and
 // answers. (A session that broke took its locks with it.)
-func (l *ServiceLocks) check(ctx context.Context, h *heldLock) error {
+func (l *ServiceLocks) check(h *heldLock) error {
 	if h.gen == 0 {
 		return nil
 	}
@@ -190,18 +224,20 @@ func (l *ServiceLocks) check(ctx context.Context, h *heldLock) error {
 	if l.sess == nil || l.gen != h.gen {
 		return hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock was lost with its database session: retry", h.serviceID)
 	}
+	ctx, cancel := sessionCtx()
+	defer cancel()
 	if _, err := l.sess.ExecContext(ctx, "DO 0"); err != nil {
-		l.broken()
+		l.broken(h.gen)
 		return hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock was lost with its database session: %w", h.serviceID, err)
 	}
 	return nil
 }
 
-// Close releases the lock session.
+// Close ends the lock session, and with it the replica's locks.
 func (l *ServiceLocks) Close() {
 	l.sessMu.Lock()
 	defer l.sessMu.Unlock()
-	l.broken()
+	l.broken(l.gen)
 }
 
 // lockLocal takes the in-process lock of one service, giving up when ctx
@@ -286,6 +322,10 @@ func (p *pluginLocks) take(ctx context.Context, serviceID uint64) (hostapi.Servi
 	if err := p.ops.check(ctx, "Provision.LockService"); err != nil {
 		return hostapi.ServiceLock{}, err
 	}
+	if p.heldBy(ctx, serviceID) != nil {
+		// Waiting for it again would wait for itself.
+		return hostapi.ServiceLock{}, hostapi.Errorf(hostapi.CodePrecondition, "this operation holds service %d's lock already", serviceID)
+	}
 	h, err := p.locks.lock(ctx, serviceID)
 	if err != nil {
 		return hostapi.ServiceLock{}, err
@@ -305,6 +345,12 @@ func (p *pluginLocks) take(ctx context.Context, serviceID uint64) (hostapi.Servi
 	p.held[pl.token] = pl
 	pl.timer = time.AfterFunc(p.hold, func() { p.drop(pl.token) })
 	p.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		// The caller gave up as the lock came: it will never have the
+		// token to give it back.
+		p.drop(pl.token)
+		return hostapi.ServiceLock{}, hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock: %w", serviceID, err)
+	}
 	return hostapi.ServiceLock{ServiceID: serviceID, Token: pl.token}, nil
 }
 
@@ -351,7 +397,7 @@ func (p *pluginLocks) heldBy(ctx context.Context, serviceID uint64) *pluginLock 
 // (checked to be still held), or under one of its own.
 func (p *pluginLocks) forApply(ctx context.Context, serviceID uint64) (func(), error) {
 	if pl := p.heldBy(ctx, serviceID); pl != nil {
-		if err := p.locks.check(ctx, pl.heldLock); err != nil {
+		if err := p.locks.check(pl.heldLock); err != nil {
 			return nil, err
 		}
 		return func() {}, nil

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/internal/testdb"
 )
@@ -37,10 +39,16 @@ func TestServiceLocksHoldNoPoolConnection(t *testing.T) {
 	if err := db.GetContext(ctx, &one, "SELECT 1"); err != nil {
 		t.Fatalf("a query while 50 locks are held: %v", err)
 	}
-	b := NewServiceLocks(db.DB)
+	// Another replica: its own pool, its own session.
+	other, err := sqlx.Open("mysql", db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	b := NewServiceLocks(other)
 	defer b.Close()
 	short, stop := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, err := b.Lock(short, 7)
+	_, err = b.Lock(short, 7)
 	stop()
 	if !errors.Is(err, hostapi.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the other replica took a held lock: %v", err)
@@ -76,7 +84,7 @@ func TestServiceLockLostWithItsSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.check(ctx, h); err != nil {
+	if err := l.check(h); err != nil {
 		t.Fatalf("a held lock: %v", err)
 	}
 	var id int64
@@ -89,7 +97,7 @@ func TestServiceLockLostWithItsSession(t *testing.T) {
 	if _, err := db.ExecContext(ctx, "KILL CONNECTION ?", id); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.check(ctx, h); !errors.Is(err, hostapi.ErrUnavailable) {
+	if err := l.check(h); !errors.Is(err, hostapi.ErrUnavailable) {
 		t.Fatalf("check after the session died: %v, want unavailable", err)
 	}
 	h.release()
@@ -97,7 +105,7 @@ func TestServiceLockLostWithItsSession(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lock on a new session: %v", err)
 	}
-	if err := l.check(ctx, h2); err != nil {
+	if err := l.check(h2); err != nil {
 		t.Fatalf("the new lock: %v", err)
 	}
 	h2.release()
@@ -169,4 +177,38 @@ func TestPluginLocks(t *testing.T) {
 	if _, err := r.take(op, 6); !errors.Is(err, hostapi.ErrInternal) {
 		t.Fatalf("a lock taken while holding a transaction: %v, want refused", err)
 	}
+}
+
+// TestBrokenSessionIsDiscarded: a session dropped after an error is closed,
+// not given back to the pool, where it would keep the replica's locks and
+// shut other replicas out.
+func TestBrokenSessionIsDiscarded(t *testing.T) {
+	db := testdb.New(t)
+	if db.Embedded {
+		t.Skip("named locks across sessions need MariaDB")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	a := NewServiceLocks(db.DB)
+	defer a.Close()
+	if _, err := a.Lock(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	a.sessMu.Lock()
+	a.broken(a.gen)
+	a.sessMu.Unlock()
+	other, err := sqlx.Open("mysql", db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	b := NewServiceLocks(other)
+	defer b.Close()
+	short, stop := context.WithTimeout(ctx, 5*time.Second)
+	defer stop()
+	u, err := b.Lock(short, 1)
+	if err != nil {
+		t.Fatalf("another replica after the session was dropped: %v", err)
+	}
+	u()
 }
