@@ -39,7 +39,8 @@ type Daemon struct {
 	// Revocations is this replica's copy of the revoked client links.
 	Revocations *auth.Revocations
 
-	views *viewGate
+	// views and changes are the connection gates of client requests.
+	views, changes *connGate
 }
 
 // dialTimeout bounds opening a connection to the database when the DSN
@@ -96,7 +97,7 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 	}
 	d := &Daemon{Config: cfg, Logger: logger, Metrics: metrics, DB: db, Panel: binding, Locks: host.NewServiceLocks(db),
 		Ops: host.NewOperations(logger), Revocations: &auth.Revocations{DB: db.DB, MaxTTL: cfg.Security.LinkTTL},
-		views: newViewGate(db.Stats().MaxOpenConnections)}
+		views: newConnGate(db.Stats().MaxOpenConnections), changes: newConnGate(db.Stats().MaxOpenConnections)}
 	d.Supervisor = supervisor.New(supervisor.Options{
 		PluginDir:      cfg.Plugins.Dir,
 		SocketDir:      cfg.Plugins.SocketDir,

@@ -297,13 +297,24 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		// The link names a service: check it is the linked user's, and hand
 		// it to the module with the panel settings and the route's
 		// prefetched reads, saving it the calls back.
-		release, err := d.views.enter(r.Context(), r.Method, 1+len(route.Prefetch))
+		// A page view holds its places while the host reads for it (the
+		// module answers from what was read); a request that changes
+		// something holds its one for the whole request, a connection at
+		// a time by the pool rule.
+		gate, places := d.changes, 1
+		if isView(r.Method) {
+			gate, places = d.views, 1+len(route.Prefetch)
+		}
+		release, err := gate.enter(r.Context(), places)
 		if err != nil {
 			d.writeFailure(w, r, name, err)
 			return
 		}
+		defer release()
 		err = d.prepareClientRequest(r.Context(), name, route, &req)
-		release()
+		if isView(r.Method) {
+			release()
+		}
 		if err != nil {
 			d.writeFailure(w, r, name, err)
 			return
