@@ -226,7 +226,8 @@ func (l *ServiceLocks) check(h *heldLock) error {
 	}
 	ctx, cancel := sessionCtx()
 	defer cancel()
-	if _, err := l.sess.ExecContext(ctx, "DO 0"); err != nil {
+	var one int
+	if err := l.sess.QueryRowxContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		l.broken(h.gen)
 		return hostapi.Errorf(hostapi.CodeUnavailable, "service %d lock was lost with its database session: %w", h.serviceID, err)
 	}
