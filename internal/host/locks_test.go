@@ -212,3 +212,36 @@ func TestBrokenSessionIsDiscarded(t *testing.T) {
 	}
 	u()
 }
+
+// TestOperationRoutes: a route is reused by the operation that resolved it
+// and by no other, and not after routeMemoTTL.
+func TestOperationRoutes(t *testing.T) {
+	var m operationRoutes
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	a, b := opCtx("request:a"), opCtx("request:b")
+	r := Route{Adapter: "pterodactyl"}
+	m.put(a, 7, r, now)
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		service uint64
+		at      time.Time
+		want    bool
+	}{
+		{"the same operation and service", a, 7, now.Add(time.Second), true},
+		{"another service", a, 8, now, false},
+		{"another operation", b, 7, now, false},
+		{"outside any operation", context.Background(), 7, now, false},
+		{"after the TTL", a, 7, now.Add(routeMemoTTL + time.Nanosecond), false},
+	}
+	for _, tc := range tests {
+		if _, ok := m.get(tc.ctx, tc.service, tc.at); ok != tc.want {
+			t.Errorf("%s: reused %v, want %v", tc.name, ok, tc.want)
+		}
+	}
+	// A put after the TTL sweeps what expired.
+	m.put(b, 9, r, now.Add(2*routeMemoTTL))
+	if len(m.entries) != 1 {
+		t.Errorf("%d entries after the sweep, want 1", len(m.entries))
+	}
+}

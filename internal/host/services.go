@@ -80,6 +80,7 @@ type Services struct {
 	deps   Deps
 	store  *Store
 	locks  *pluginLocks
+	routes operationRoutes
 }
 
 // New builds the services for the named plugin; tablePrefix scopes its
@@ -491,9 +492,14 @@ func (p *provision) resolve(ctx context.Context, serviceID uint64) (hostapi.Adap
 	if p.s.deps.Router == nil || p.s.deps.Adapters == nil {
 		return nil, hostapi.ServerRef{}, hostapi.Errorf(hostapi.CodeUnavailable, "provisioning is not configured")
 	}
-	t, err := p.s.deps.Router(ctx, serviceID)
-	if err != nil {
-		return nil, hostapi.ServerRef{}, err
+	now := p.s.deps.Now()
+	t, ok := p.s.routes.get(ctx, serviceID, now)
+	if !ok {
+		var err error
+		if t, err = p.s.deps.Router(ctx, serviceID); err != nil {
+			return nil, hostapi.ServerRef{}, err
+		}
+		p.s.routes.put(ctx, serviceID, t, now)
 	}
 	a, err := p.s.deps.Adapters.Adapter(t.Adapter)
 	if err != nil {
