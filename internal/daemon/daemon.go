@@ -97,7 +97,8 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 	}
 	d := &Daemon{Config: cfg, Logger: logger, Metrics: metrics, DB: db, Panel: binding, Locks: host.NewServiceLocks(db),
 		Ops: host.NewOperations(logger), Revocations: &auth.Revocations{DB: db.DB, MaxTTL: cfg.Security.LinkTTL},
-		views: newConnGate(db.Stats().MaxOpenConnections), changes: newConnGate(db.Stats().MaxOpenConnections)}
+	}
+	d.views, d.changes = newConnGates(db.Stats().MaxOpenConnections)
 	d.Supervisor = supervisor.New(supervisor.Options{
 		PluginDir:      cfg.Plugins.Dir,
 		SocketDir:      cfg.Plugins.SocketDir,

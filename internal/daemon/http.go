@@ -312,9 +312,6 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		}
 		defer release()
 		err = d.prepareClientRequest(r.Context(), name, route, &req)
-		if isView(r.Method) {
-			release()
-		}
 		if err != nil {
 			d.writeFailure(w, r, name, err)
 			return

@@ -9,19 +9,21 @@ import (
 	"github.com/upsell-io/upsell/hostapi"
 )
 
-// TestConnGate: a gate holds half the pool left beside the lock session,
-// a request takes a place per connection it uses at once, and one that
-// cannot get in answers unavailable.
+// TestConnGate: the gates share the pool left beside the lock session, two
+// fifths for views and the rest for changes; a request takes a place per
+// connection it uses at once, and one that cannot get in answers
+// unavailable.
 func TestConnGate(t *testing.T) {
-	if g := newConnGate(0); g != nil {
+	if v, c := newConnGates(0); v != nil || c != nil {
 		t.Fatal("an unbounded pool needs no gate")
 	}
-	for _, tc := range []struct{ maxOpen, places int }{{2, 1}, {3, 1}, {10, 4}, {32, 15}} {
-		if got := newConnGate(tc.maxOpen).places; got != int64(tc.places) {
-			t.Errorf("pool of %d: %d places, want %d", tc.maxOpen, got, tc.places)
+	for _, tc := range []struct{ maxOpen, views, changes int }{{2, 1, 1}, {3, 1, 1}, {4, 1, 2}, {10, 4, 5}, {32, 12, 19}} {
+		v, c := newConnGates(tc.maxOpen)
+		if v.places != int64(tc.views) || c.places != int64(tc.changes) {
+			t.Errorf("pool of %d: %d places for views and %d for changes, want %d and %d", tc.maxOpen, v.places, c.places, tc.views, tc.changes)
 		}
 	}
-	views, changes := newConnGate(10), newConnGate(10) // 4 places each
+	views, changes := newConnGate(4), newConnGate(4)
 	ctx := context.Background()
 	r1, err := views.enter(ctx, 2)
 	if err != nil {

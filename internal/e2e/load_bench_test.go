@@ -23,6 +23,7 @@ import (
 // throughput and p50/p99 latency, and fails on any error, on a buy without
 // exactly one order and one invoice, or on a request that took a second
 // connection while it held one. (One run per invocation: b.N is not used.)
+// UPSELL_BENCH_NO_QUOTES=1 runs the buyers alone, for comparison.
 func BenchmarkBusySale(b *testing.B) {
 	duration := 30 * time.Second
 	if v := os.Getenv("UPSELL_BENCH_LOAD"); v != "" {
@@ -32,7 +33,10 @@ func BenchmarkBusySale(b *testing.B) {
 		}
 		duration = d
 	}
-	const quoters, buyers = 200, 50
+	quoters, buyers := 200, 50
+	if os.Getenv("UPSELL_BENCH_NO_QUOTES") != "" {
+		quoters = 0
+	}
 	e := newEnvWith(b, map[string]string{"max_open_orders": "1000000"}, withPool(10))
 	pkg := e.createPackage(map[string]any{"name": "+1 MiB", "resource": "memory_mib", "amount": 1, "monthly_prices": map[string]string{"EUR": "0.10"}})
 	services := make([]uint64, buyers)
@@ -136,7 +140,9 @@ func BenchmarkBusySale(b *testing.B) {
 		b.ReportMetric(float64(at(0.99).Microseconds())/1000, name+"-p99-ms")
 	}
 	report("buys", buyLat)
-	report("quotes", quoteLat)
+	if quoters > 0 {
+		report("quotes", quoteLat)
+	}
 	waited := e.db.Stats()
 	if n := waited.WaitCount - stats.WaitCount; n > 0 {
 		b.ReportMetric(float64((waited.WaitDuration-stats.WaitDuration).Microseconds())/1000/float64(n), "pool-wait-ms")
