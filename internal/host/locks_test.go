@@ -39,16 +39,9 @@ func TestServiceLocksHoldNoPoolConnection(t *testing.T) {
 	if err := db.GetContext(ctx, &one, "SELECT 1"); err != nil {
 		t.Fatalf("a query while 50 locks are held: %v", err)
 	}
-	// Another replica: its own pool, its own session.
-	other, err := sqlx.Open("mysql", db.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	b := NewServiceLocks(other)
-	defer b.Close()
+	b := otherReplica(t, db)
 	short, stop := context.WithTimeout(ctx, 300*time.Millisecond)
-	_, err = b.Lock(short, 7)
+	_, err := b.Lock(short, 7)
 	stop()
 	if !errors.Is(err, hostapi.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("the other replica took a held lock: %v", err)
@@ -197,13 +190,7 @@ func TestBrokenSessionIsDiscarded(t *testing.T) {
 	a.sessMu.Lock()
 	a.broken(a.gen)
 	a.sessMu.Unlock()
-	other, err := sqlx.Open("mysql", db.DSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	b := NewServiceLocks(other)
-	defer b.Close()
+	b := otherReplica(t, db)
 	short, stop := context.WithTimeout(ctx, 5*time.Second)
 	defer stop()
 	u, err := b.Lock(short, 1)
@@ -244,4 +231,20 @@ func TestOperationRoutes(t *testing.T) {
 	if len(m.entries) != 1 {
 		t.Errorf("%d entries after the sweep, want 1", len(m.entries))
 	}
+}
+
+// otherReplica is another daemon's locks on db: its own pool, its own
+// session.
+func otherReplica(t *testing.T, db *testdb.DB) *ServiceLocks {
+	t.Helper()
+	other, err := sqlx.Open("mysql", db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := NewServiceLocks(other)
+	t.Cleanup(func() {
+		l.Close()
+		other.Close()
+	})
+	return l
 }

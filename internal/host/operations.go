@@ -31,9 +31,6 @@ type Operations struct {
 	Logger *slog.Logger
 	// Strict refuses a breach with CodeInternal instead of logging it.
 	Strict bool
-	// OnBreach, when set, is called with each breach's operation kind
-	// (the daemon counts them in a metric).
-	OnBreach func(kind hostapi.OperationKind)
 
 	mu       sync.Mutex
 	held     map[string]heldTx
@@ -122,9 +119,6 @@ func (o *Operations) breach(op hostapi.Operation, h heldTx, what string) error {
 	o.mu.Lock()
 	o.breaches[op.Kind]++
 	o.mu.Unlock()
-	if o.OnBreach != nil {
-		o.OnBreach(op.Kind)
-	}
 	if o.Strict {
 		return err
 	}

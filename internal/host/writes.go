@@ -38,16 +38,10 @@ func recordPriceWrite(ctx context.Context, tx *sqlx.Tx, serviceID uint64, price 
 	return nil
 }
 
-// beginner opens a transaction: the pool (*sqlx.DB), or one connection
-// (*sqlx.Conn).
-type beginner interface {
-	BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlx.Tx, error)
-}
-
 // recordLimitWrites records the limits a plugin's target set on a service's
 // server, as the adapter read them back (the target's value when the
 // adapter does not report a resource).
-func recordLimitWrites(ctx context.Context, db beginner, serviceID uint64, target hostapi.Target, after hostapi.Limits, plugin string, now time.Time) error {
+func recordLimitWrites(ctx context.Context, db *sqlx.DB, serviceID uint64, target hostapi.Target, after hostapi.Limits, plugin string, now time.Time) error {
 	resources := make([]string, 0, len(target))
 	for r := range target {
 		resources = append(resources, string(r))
