@@ -112,3 +112,21 @@ func CodeOf(err error) Code {
 	}
 	return CodeInternal
 }
+
+// HTTPStatus is the one HTTP status for an error of code c, used by the
+// host for every module reply and by Fail outside the host.
+func (c Code) HTTPStatus() int {
+	switch c {
+	case CodeNotFound:
+		return 404
+	case CodeConflict, CodePrecondition, CodeCapacity:
+		return 409
+	case CodeInvalid:
+		return 422
+	case CodePermission:
+		return 403
+	case CodeUnavailable:
+		return 503
+	}
+	return 500
+}

@@ -467,6 +467,15 @@ type Route struct {
 	// call and no call back. Hosts before minor version 1.3 ignore it, so
 	// a module falls back to querying its Store when a result is missing.
 	Prefetch []Prefetch
+	// Page marks an HTML page a browser opens (minor version 1.7). For a
+	// page the host exchanges a client link in the query for a short-lived
+	// session cookie and redirects to the same address without it, accepts
+	// that cookie on the module's client routes, refuses a state-changing
+	// request the cookie authenticated unless it carries the session's
+	// CSRF token, wraps a reply marked with hostapi/web's layout header in
+	// the provider's layout, and answers failures with an HTML page.
+	// Hosts before 1.7 ignore it and serve the route like any other.
+	Page bool
 }
 
 // Prefetch is a read-only query on the module's own tables, bound to the

@@ -50,6 +50,7 @@ type Config struct {
 	Servers  []ServerOverride `yaml:"servers,omitempty" mapstructure:"-"`
 	Poller   Poller           `yaml:"poller" mapstructure:"poller"`
 	Log      Log              `yaml:"log" mapstructure:"log"`
+	UI       UI               `yaml:"ui" mapstructure:"ui"`
 
 	// File is the configuration file that was read; empty when none was.
 	File string `yaml:"-" mapstructure:"-"`
@@ -126,6 +127,11 @@ type HTTP struct {
 	// Listen then does not serve /metrics at all. When empty, Listen serves
 	// /metrics to requests bearing the admin token.
 	MetricsListen string `yaml:"metrics_listen" mapstructure:"metrics_listen"`
+	// FrameAncestors are the origins (space-separated, e.g.
+	// "https://www.example.com") whose pages may embed upsell's public
+	// pages (the Build-Your-Own configurator) in a frame. Empty: nobody
+	// may; pages that act for a signed-in client are never framed.
+	FrameAncestors string `yaml:"frame_ancestors" mapstructure:"frame_ancestors"`
 }
 
 // Security holds the shared secrets and link lifetime.
@@ -139,6 +145,9 @@ type Security struct {
 	WebhookSecret Secret `yaml:"webhook_secret" mapstructure:"webhook_secret"`
 	// LinkTTL is how long a signed client link stays valid.
 	LinkTTL time.Duration `yaml:"link_ttl" mapstructure:"link_ttl"`
+	// SessionTTL is how long the browser session a link is exchanged for
+	// lasts (never beyond the link's own expiry).
+	SessionTTL time.Duration `yaml:"session_ttl" mapstructure:"session_ttl"`
 }
 
 // Plugins configures the plugin subprocesses.
@@ -198,6 +207,21 @@ type Poller struct {
 	// ReconcileInterval is how often modules check that what they sold is
 	// still in place (the panel may recompute prices or reset servers).
 	ReconcileInterval time.Duration `yaml:"reconcile_interval" mapstructure:"reconcile_interval"`
+}
+
+// UI themes the pages clients see: the provider's name and logo in the
+// header, the accent colour, and optionally a layout of their own.
+type UI struct {
+	// Name is the provider's name in every page's header and title.
+	Name string `yaml:"name" mapstructure:"name"`
+	// LogoURL is an https image shown beside the name (allowed by the
+	// pages' Content-Security-Policy).
+	LogoURL string `yaml:"logo_url" mapstructure:"logo_url"`
+	// Accent is the accent colour, #rrggbb; it must keep 4.5:1 contrast
+	// with white text (WCAG AA), which the daemon checks.
+	Accent string `yaml:"accent" mapstructure:"accent"`
+	// TemplateDir may hold layout.html, replacing the built-in layout.
+	TemplateDir string `yaml:"template_dir" mapstructure:"template_dir"`
 }
 
 // Log configures the daemon's logs.

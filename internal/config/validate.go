@@ -112,6 +112,7 @@ func (c Config) Validate(p Purpose) error {
 	c.checkPanel(v)
 	c.checkHTTP(v)
 	c.checkSecurity(v)
+	c.checkUI(v)
 	c.checkPlugins(v)
 	c.checkServers(v)
 	if c.Poller.Interval < minPollInterval {
@@ -198,7 +199,29 @@ func (c Config) checkHTTP(v *validator) {
 		}
 	}
 	v.httpURL("http.public_url", c.HTTP.PublicURL)
+	for _, origin := range strings.Fields(c.HTTP.FrameAncestors) {
+		u, err := url.Parse(origin)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			v.addKey("http.frame_ancestors", "%q is not an origin like https://www.example.com", origin)
+		}
+	}
 }
+
+func (c Config) checkUI(v *validator) {
+	if c.UI.LogoURL != "" {
+		if u, err := url.Parse(c.UI.LogoURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			v.addKey("ui.logo_url", "%q is not an https URL", c.UI.LogoURL)
+		}
+	}
+	if !accentColour.MatchString(c.UI.Accent) {
+		v.addKey("ui.accent", "%q is not a colour like #1d4ed8", c.UI.Accent)
+	}
+	if len([]rune(c.UI.Name)) > 80 || strings.ContainsAny(c.UI.Name, "\r\n") {
+		v.addKey("ui.name", "must be one line of at most 80 characters")
+	}
+}
+
+var accentColour = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
 
 func (c Config) checkSecurity(v *validator) {
 	s := c.Security
@@ -226,6 +249,9 @@ func (c Config) checkSecurity(v *validator) {
 				v.addKey(other.key, "must differ from %s", n.key)
 			}
 		}
+	}
+	if s.SessionTTL < time.Minute || s.SessionTTL > 24*time.Hour {
+		v.addKey("security.session_ttl", "%s is outside 1m..24h", s.SessionTTL)
 	}
 	if s.LinkTTL < minLinkTTL || s.LinkTTL > maxLinkTTL {
 		v.addKey("security.link_ttl", "%s is outside %s..%s (a signed link is a bearer credential)", s.LinkTTL, minLinkTTL, maxLinkTTL)

@@ -23,6 +23,7 @@ import (
 	"github.com/upsell-io/upsell/internal/host"
 	"github.com/upsell-io/upsell/internal/obs"
 	"github.com/upsell-io/upsell/internal/supervisor"
+	"github.com/upsell-io/upsell/internal/webui"
 )
 
 // Daemon is an assembled host.
@@ -38,6 +39,11 @@ type Daemon struct {
 	Ops *host.Operations
 	// Revocations is this replica's copy of the revoked client links.
 	Revocations *auth.Revocations
+
+	// Pages wraps modules' pages in the provider's layout.
+	Pages *webui.Pages
+	// sessionKey signs browser sessions and their CSRF tokens.
+	sessionKey []byte
 
 	// views and changes are the connection gates of client requests.
 	views, changes *connGate
@@ -99,6 +105,13 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 		Ops: host.NewOperations(logger), Revocations: &auth.Revocations{DB: db.DB, MaxTTL: cfg.Security.LinkTTL},
 	}
 	d.views, d.changes = newConnGates(db.Stats().MaxOpenConnections)
+	d.sessionKey = auth.SessionKey([]byte(cfg.Security.LinkSecret.Reveal()))
+	if d.Pages, err = newPages(configUI{
+		theme:     webui.Theme{Name: cfg.UI.Name, LogoURL: cfg.UI.LogoURL, Accent: cfg.UI.Accent},
+		publicURL: cfg.HTTP.PublicURL, templateDir: cfg.UI.TemplateDir,
+	}); err != nil {
+		return nil, err
+	}
 	d.Supervisor = supervisor.New(supervisor.Options{
 		PluginDir:      cfg.Plugins.Dir,
 		SocketDir:      cfg.Plugins.SocketDir,

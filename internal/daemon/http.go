@@ -17,12 +17,14 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/hostapi/web"
 	"github.com/upsell-io/upsell/internal/auth"
 	"github.com/upsell-io/upsell/internal/httpserver"
 	"github.com/upsell-io/upsell/internal/intake"
 	"github.com/upsell-io/upsell/internal/obs"
 	"github.com/upsell-io/upsell/internal/sqlerr"
 	"github.com/upsell-io/upsell/internal/supervisor"
+	"github.com/upsell-io/upsell/internal/webui"
 )
 
 // maxBodyBytes bounds request bodies forwarded to modules.
@@ -34,6 +36,7 @@ const maxBodyBytes = 1 << 20
 // (MetricsServer), in which case srv does not serve them at all.
 func (d *Daemon) Mount(srv *httpserver.Server) {
 	srv.Handle("/m/{module}/{path...}", http.HandlerFunc(d.serveModule))
+	srv.Handle("GET "+webui.AssetsPath+"/", d.Pages.Assets())
 	srv.Handle("GET /api/v1/admin/plugins", d.admin(http.HandlerFunc(d.servePlugins)))
 	srv.Handle("GET /api/v1/admin/jobs", d.admin(http.HandlerFunc(d.serveJobs)))
 	srv.Handle("POST /api/v1/admin/jobs/{id}/retry", d.admin(http.HandlerFunc(d.serveRetryJob)))
@@ -266,31 +269,66 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such route")
 		return
 	}
+	// A browser's page: a link is exchanged for a session, a session
+	// authenticates where no link is given.
+	var sess *session
 	p, err := d.principal(r, route.Access)
+	if errors.Is(err, errUnauthenticated) && linkToken(r) == "" && route.Access != hostapi.AccessAdmin && route.Access != hostapi.AccessPublic {
+		var s session
+		if p, s, err = d.sessionFromCookie(r, route.Access); err == nil {
+			sess = &s
+		}
+	}
+	fail := func(status int, code, msg string) {
+		if route.Page {
+			d.pageFailure(w, r, status, msg)
+			return
+		}
+		writeError(w, status, code, msg)
+	}
 	if errors.Is(err, errUnauthenticated) {
-		writeError(w, http.StatusUnauthorized, "unauthorized", "not allowed")
+		if route.Page && route.Access == hostapi.AccessUser && d.signInRedirect(w, r, name, path) {
+			return
+		}
+		fail(http.StatusUnauthorized, "unauthorized", "not allowed")
 		return
 	}
 	if err != nil {
 		d.Logger.Error("client link not checked", "module", name, "path", path, "request_id", httpserver.RequestID(r.Context()), "error", err)
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "cannot check the link now; try again")
+		fail(http.StatusServiceUnavailable, "unavailable", "cannot check the link now; try again")
+		return
+	}
+	if route.Page && r.Method == http.MethodGet && sess == nil && linkToken(r) != "" && p.Kind == hostapi.Client {
+		d.exchangeLink(w, r, p, path)
 		return
 	}
 	m, err := d.Supervisor.Module(name)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "module is not running")
+		fail(http.StatusServiceUnavailable, "unavailable", "module is not running")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "invalid", "request body too large")
+		fail(http.StatusRequestEntityTooLarge, "invalid", "request body too large")
 		return
+	}
+	header := map[string][]string{"Content-Type": r.Header.Values("Content-Type"), "Idempotency-Key": r.Header.Values("Idempotency-Key")}
+	if v := r.Header.Values(web.LiveHeader); len(v) > 0 {
+		header[web.LiveHeader] = v
+	}
+	if sess != nil {
+		if !isView(r.Method) && !d.checkCSRF(r, *sess, body) {
+			d.Logger.Warn("form without its session's CSRF token refused", "module", name, "path", path, "request_id", httpserver.RequestID(r.Context()))
+			fail(http.StatusForbidden, "csrf", csrfMessage)
+			return
+		}
+		header[web.CSRFHeader] = []string{auth.CSRFToken(d.sessionKey, sess.cookie)}
 	}
 	q := r.URL.Query()
 	q.Del("link")
 	req := hostapi.HTTPRequest{
 		Method: r.Method, Path: path, Query: q, Body: body, Principal: p,
-		Header:    map[string][]string{"Content-Type": r.Header.Values("Content-Type"), "Idempotency-Key": r.Header.Values("Idempotency-Key")},
+		Header:    header,
 		RequestID: httpserver.RequestID(r.Context()),
 	}
 	if p.Kind == hostapi.Client && p.ServiceID != 0 {
@@ -319,7 +357,19 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := m.HandleHTTP(r.Context(), req)
 	if err != nil {
+		if route.Page {
+			status, msg := d.failure(r, name, err)
+			d.pageFailure(w, r, status, msg)
+			return
+		}
 		d.writeFailure(w, r, name, err)
+		return
+	}
+	if resp.Status == 0 {
+		resp.Status = http.StatusOK
+	}
+	if route.Page && resp.Status >= 200 && resp.Status <= 599 {
+		d.writePage(w, route, resp)
 		return
 	}
 	for k, vs := range resp.Header {
@@ -411,6 +461,14 @@ func (d *Daemon) attachService(ctx context.Context, req *hostapi.HTTPRequest) er
 // with the request id the answer names. module is "" for the daemon's own
 // routes.
 func (d *Daemon) writeFailure(w http.ResponseWriter, r *http.Request, module string, err error) {
+	status, msg := d.failure(r, module, err)
+	_, code := httpStatus(err)
+	writeError(w, status, code, msg)
+}
+
+// failure is the status and message a failed request is answered with (by
+// clientMessage's rule), logging what the client does not see.
+func (d *Daemon) failure(r *http.Request, module string, err error) (int, string) {
 	status, code := httpStatus(err)
 	requestID := httpserver.RequestID(r.Context())
 	msg, public := clientMessage(err, status)
@@ -423,7 +481,7 @@ func (d *Daemon) writeFailure(w http.ResponseWriter, r *http.Request, module str
 			"path", r.URL.Path, "request_id", requestID, "status", status, "code", code, "error", err)
 		msg += "; request id " + requestID
 	}
-	writeError(w, status, code, msg)
+	return status, msg
 }
 
 // driverText matches the MySQL driver's error text ("Error 1264 (22003):
@@ -486,19 +544,5 @@ func httpStatus(err error) (int, string) {
 		}
 		return http.StatusInternalServerError, string(hostapi.CodeInternal)
 	}
-	switch e.Code {
-	case hostapi.CodeNotFound:
-		return http.StatusNotFound, string(e.Code)
-	case hostapi.CodeConflict:
-		return http.StatusConflict, string(e.Code)
-	case hostapi.CodeInvalid:
-		return http.StatusUnprocessableEntity, string(e.Code)
-	case hostapi.CodePermission:
-		return http.StatusForbidden, string(e.Code)
-	case hostapi.CodePrecondition, hostapi.CodeCapacity:
-		return http.StatusConflict, string(e.Code)
-	case hostapi.CodeUnavailable:
-		return http.StatusServiceUnavailable, string(e.Code)
-	}
-	return http.StatusInternalServerError, string(e.Code)
+	return e.Code.HTTPStatus(), string(e.Code)
 }

@@ -30,13 +30,43 @@ var securityHeaders = [...]struct{ name, value string }{
 const frameAncestorsPolicy = "frame-ancestors 'none'"
 
 // applySecurityHeaders sets the headers on h, replacing whatever a handler
-// put there under the same names.
-func applySecurityHeaders(h http.Header) {
+// put there under the same names. frameAncestors, when not empty, are the
+// origins a page AllowFraming opened may be framed by.
+func applySecurityHeaders(h http.Header, frameAncestors string) {
 	for _, sh := range securityHeaders {
+		if sh.name == "X-Frame-Options" && frameAncestors != "" {
+			// Old browsers that know only X-Frame-Options cannot name
+			// origins; they get no framing protection for this page, the
+			// others get the CSP below.
+			h.Del(sh.name)
+			continue
+		}
 		h.Set(sh.name, sh.value)
 	}
-	if !slices.Contains(h.Values("Content-Security-Policy"), frameAncestorsPolicy) {
-		h.Add("Content-Security-Policy", frameAncestorsPolicy)
+	policy := frameAncestorsPolicy
+	if frameAncestors != "" {
+		policy = "frame-ancestors " + frameAncestors
+	}
+	if !slices.Contains(h.Values("Content-Security-Policy"), policy) {
+		h.Add("Content-Security-Policy", policy)
+	}
+}
+
+// AllowFraming lets the pages of origins (space-separated, e.g.
+// "https://www.example.com") frame the reply being written to w, instead
+// of nobody. Only a public page that acts for nobody may be framed (the
+// Build-Your-Own configurator on a provider's pricing page).
+func AllowFraming(w http.ResponseWriter, origins string) {
+	for w != nil {
+		if hw, ok := w.(*headerWriter); ok {
+			hw.frameAncestors = origins
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
 	}
 }
 
@@ -48,7 +78,7 @@ func withSecurityHeaders(next http.Handler) http.Handler {
 		next.ServeHTTP(hw, r)
 		if !hw.sent {
 			// Nothing written: net/http sends a 200 with this header.
-			applySecurityHeaders(w.Header())
+			applySecurityHeaders(w.Header(), hw.frameAncestors)
 		}
 	})
 }
@@ -56,13 +86,14 @@ func withSecurityHeaders(next http.Handler) http.Handler {
 // headerWriter applies the security headers before the header goes out.
 type headerWriter struct {
 	http.ResponseWriter
-	sent bool
+	sent           bool
+	frameAncestors string
 }
 
 func (w *headerWriter) WriteHeader(status int) {
 	// Also before a 1xx: its header is sent too, and the final one is
 	// checked again below.
-	applySecurityHeaders(w.Header())
+	applySecurityHeaders(w.Header(), w.frameAncestors)
 	if status >= 200 {
 		w.sent = true
 	}
