@@ -168,10 +168,150 @@ func TestBridge(t *testing.T) {
 				t.Fatalf("client URL %q: %d, want 200", r.stdout, c)
 			}
 
-			if b.name == "whmcs" {
+			switch b.name {
+			case "whmcs":
 				checkWHMCSHooks(t, e, php, o.InvoiceID)
+			case "paymenter":
+				checkPaymenterPageLinks(t, e, php, b.driver)
 			}
 		})
+	}
+}
+
+// checkPaymenterPageLinks drives the Paymenter bridge's page links under
+// php: the service pages' URLs carry the service's link; a user link
+// (service 0) verifies in Go as the user's alone and opens the daemon's
+// user route but no service's; the checkout route's next must stay on the
+// daemon's checkout page.
+func checkPaymenterPageLinks(t *testing.T, e *env, php, driver string) {
+	linkSecret := "UPSELL_LINK_SECRET=" + e.cfg.Security.LinkSecret.Reveal()
+	user, svc := strconv.FormatUint(e.seeded.UserID, 10), strconv.FormatUint(e.seeded.ServiceID, 10)
+
+	for page, path := range map[string]string{"shop": "/m/microupsell/shop", "change": "/m/configoptions/change"} {
+		r := runBridgePHP(t, php, []string{linkSecret}, driver, "page", e.http.URL+"/", page, user, svc, "600")
+		prefix := e.http.URL + path + "?link="
+		if r.exit != 0 || !strings.HasPrefix(r.stdout, prefix) {
+			t.Fatalf("%s page URL %q (exit %d) does not start with %q\n%s", page, r.stdout, r.exit, prefix, r.stderr)
+		}
+		checkBridgeToken(e, strings.TrimPrefix(r.stdout, prefix), 10*time.Minute)
+	}
+	if r := runBridgePHP(t, php, []string{linkSecret}, driver, "page", e.http.URL, "admin", user, svc, "600"); r.exit != 2 || r.stdout != "" {
+		t.Fatalf("unknown page: %q (exit %d), want a usage error", r.stdout, r.exit)
+	}
+
+	// A user link: service 0, the one spelling Go signs, verified as the
+	// user's alone.
+	r := runBridgePHP(t, php, []string{linkSecret}, driver, "link", user, "0", "3600")
+	if r.exit != 0 {
+		t.Fatalf("user link: exit %d\n%s", r.exit, r.stderr)
+	}
+	userToken := r.stdout
+	checkBridgeUserLink(e, userToken, time.Hour)
+	serviceToken := runBridgePHP(t, php, []string{linkSecret}, driver, "link", user, svc, "3600").stdout
+	// The user's link opens the checkout (refused for its missing
+	// Idempotency-Key, after authentication) and no service's route; the
+	// service's link is the reverse.
+	for _, c := range []struct {
+		name, method, path, token string
+		want                      int
+	}{
+		{"user link, checkout", "POST", "/m/configoptions/checkout", userToken, http.StatusUnprocessableEntity},
+		{"user link, packages", "GET", "/m/microupsell/packages", userToken, http.StatusUnauthorized},
+		{"service link, checkout", "POST", "/m/configoptions/checkout", serviceToken, http.StatusUnauthorized},
+		{"service link, packages", "GET", "/m/microupsell/packages", serviceToken, http.StatusOK},
+	} {
+		if got := e.do(c.method, c.path, map[string]string{"X-Upsell-Link": c.token}, nil).code; got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+
+	// The checkout route's next: a path and query under the daemon's
+	// checkout page, nothing that leaves it or carries its own link.
+	accepted := []string{
+		"/m/configoptions/checkout",
+		"/m/configoptions/checkout?product=3&plan=7",
+		"/m/configoptions/checkout?product=3&plan=7&opt%5B12%5D=4&note=a%20b",
+		"/m/configoptions/checkout/review?product=3",
+		"/m/configoptions/checkout?back=/m/configoptions/configure",
+		"/m/configoptions/checkout?",
+		"/m/configoptions/checkout?linked=1&blink=2",
+	}
+	for _, next := range accepted {
+		r := runBridgePHP(t, php, []string{linkSecret}, driver, "checkout", e.http.URL+"/", next, user, "600")
+		sep := "?"
+		if strings.Contains(next, "?") {
+			sep = "&"
+		}
+		prefix := e.http.URL + next + sep + "link="
+		if r.exit != 0 || !strings.HasPrefix(r.stdout, prefix) {
+			t.Errorf("next %q: %q (exit %d), want %q<token>\n%s", next, r.stdout, r.exit, prefix, r.stderr)
+			continue
+		}
+		checkBridgeUserLink(e, strings.TrimPrefix(r.stdout, prefix), 10*time.Minute)
+	}
+	// The accepted URL as the browser sends it: the daemon reads the link
+	// from its query and lets the user through to the checkout.
+	r = runBridgePHP(t, php, []string{linkSecret}, driver, "checkout", e.http.URL, "/m/configoptions/checkout?product=3", user, "600")
+	if c := bridgeDo(e, "POST", r.stdout); c != http.StatusUnprocessableEntity {
+		t.Fatalf("checkout URL %q: %d, want 422 (authenticated, no Idempotency-Key)", r.stdout, c)
+	}
+	refused := map[string]string{
+		"empty":                      "",
+		"absolute URL":               "https://evil.example/m/configoptions/checkout",
+		"scheme-relative":            "//evil.example/m/configoptions/checkout",
+		"double slash in path":       "/m/configoptions/checkout//evil.example",
+		"double slash in query":      "/m/configoptions/checkout?u=//evil.example",
+		"backslash":                  "/m/configoptions/checkout\\evil",
+		"backslash host":             "/\\evil.example/m/configoptions/checkout",
+		"CRLF":                       "/m/configoptions/checkout?a=1\r\nSet-Cookie:x=1",
+		"LF":                         "/m/configoptions/checkout\n",
+		"tab":                        "/m/configoptions/checkout?a=\t",
+		"space":                      "/m/configoptions/checkout?a=b c",
+		"other page":                 "/m/microupsell/shop",
+		"prefix only":                "/m/configoptions/checkoutx",
+		"no leading slash":           "m/configoptions/checkout",
+		"dot-dot segment":            "/m/configoptions/checkout/../../../admin",
+		"dot segment":                "/m/configoptions/checkout/./x",
+		"encoded dot-dot":            "/m/configoptions/checkout/%2e%2e/%2e%2e/admin",
+		"encoded slash":              "/m/configoptions/checkout%2f..%2fadmin",
+		"fragment":                   "/m/configoptions/checkout?product=3#x",
+		"own link":                   "/m/configoptions/checkout?link=v2.1.0.1.2.x",
+		"own link after others":      "/m/configoptions/checkout?product=3&link=x",
+		"own link, other case":       "/m/configoptions/checkout?LINK=x",
+		"own link, escaped":          "/m/configoptions/checkout?%6cink=x",
+		"bad escape":                 "/m/configoptions/checkout?a=%zz",
+		"cut escape":                 "/m/configoptions/checkout?a=%4",
+		"non-ASCII":                  "/m/configoptions/checkout?a=\u00e9",
+		"too long":                   "/m/configoptions/checkout?a=" + strings.Repeat("x", 2048),
+		"javascript scheme":          "javascript:alert(1)//m/configoptions/checkout",
+		"userinfo trick":             "/m/configoptions/checkout@evil.example",
+		"query before checkout path": "/?x=/m/configoptions/checkout",
+	}
+	for name, next := range refused {
+		r := runBridgePHP(t, php, []string{linkSecret}, driver, "checkout", e.http.URL, next, user, "600")
+		if r.exit != 4 || r.stdout != "" {
+			t.Errorf("%s: next %q gave %q (exit %d), want refused (exit 4)\n%s", name, next, r.stdout, r.exit, r.stderr)
+		}
+	}
+}
+
+// checkBridgeUserLink asserts a php-minted token is the user link Go signs
+// for the seeded user, living exactly ttl, and that VerifyLink accepts it as
+// the user's alone.
+func checkBridgeUserLink(e *env, token string, ttl time.Duration) {
+	e.t.Helper()
+	l, err := auth.VerifyLink([]byte(e.cfg.Security.LinkSecret.Reveal()), token, time.Now(), e.cfg.Security.LinkTTL)
+	if err != nil {
+		e.t.Fatalf("user link %q: %v", token, err)
+	}
+	if l.UserID != e.seeded.UserID || l.ServiceID != 0 || l.Lifetime() != ttl {
+		e.t.Fatalf("user link %q: %+v, want user %d, service 0, lifetime %v", token, l, e.seeded.UserID, ttl)
+	}
+	if d := time.Since(l.Issued); d < -time.Minute || d > time.Minute {
+		e.t.Fatalf("user link %q issued at %v, want about now", token, l.Issued)
+	}
+	if want := auth.SignLink([]byte(e.cfg.Security.LinkSecret.Reveal()), auth.NewLink(e.seeded.UserID, 0, l.Issued, ttl)); token != want {
+		e.t.Fatalf("php user link %q, Go signs %q", token, want)
 	}
 }
 
@@ -303,7 +443,17 @@ func bridgePackages(e *env, token string) int {
 
 func bridgeGet(e *env, url string) int {
 	e.t.Helper()
-	resp, err := e.http.Client().Get(url)
+	return bridgeDo(e, http.MethodGet, url)
+}
+
+// bridgeDo sends a bodiless request to a full URL and returns the status.
+func bridgeDo(e *env, method, url string) int {
+	e.t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp, err := e.http.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -22,7 +22,8 @@ use RuntimeException;
  * The daemon accepts a timestamp up to 5 minutes from its own clock.
  *
  * Client link token: v2.<user_id>.<service_id>.<issued_unix>.<expires_unix>.<mac>
- * where mac = base64url, unpadded, of HMAC-SHA256(link secret,
+ * where service_id is the linked service, or 0 for a user link (it opens
+ * only the daemon's user pages, such as the checkout of a new order), and mac = base64url, unpadded, of HMAC-SHA256(link secret,
  * "v2.<user_id>.<service_id>.<issued_unix>.<expires_unix>"). The numbers are
  * plain decimals (no sign, no leading zero): the daemon accepts no other
  * spelling. It also refuses a link living longer than its
@@ -37,8 +38,22 @@ final class Signer
     public const LINK_VERSION = 'v2';
     /** Seconds to wait for the daemon: the panel's payment flow waits too. */
     public const DEFAULT_TIMEOUT = 3.0;
-    /** Where the client page lives under the daemon's public URL. */
+    /**
+     * The add-on packages of a service as JSON, under the daemon's public
+     * URL (the API the client pages call; scripts may link to it too).
+     */
     public const CLIENT_PATH = '/m/microupsell/packages';
+    /** The daemon's add-on shop page for one service (a service link). */
+    public const SHOP_PATH = '/m/microupsell/shop';
+    /** The daemon's "change options" page for one service (a service link). */
+    public const CHANGE_PATH = '/m/configoptions/change';
+    /**
+     * The daemon's checkout page for a new order (a user link); its query
+     * carries the client's selection.
+     */
+    public const CHECKOUT_PATH = '/m/configoptions/checkout';
+    /** The longest checkout path and query a panel passes on. */
+    public const MAX_NEXT_LENGTH = 2048;
 
     /** The webhook body for a paid invoice. */
     public static function invoicePaidBody(int $invoiceId): string
@@ -139,21 +154,94 @@ final class Signer
      */
     public static function linkToken(string $secret, int $userId, int $serviceId, int $issued, int $expires): string
     {
-        self::secret('link', $secret);
-        self::positive('user id', $userId);
         self::positive('service id', $serviceId);
-        self::positive('issue time', $issued);
-        self::positive('lifetime', $expires - $issued);
-        $payload = self::LINK_VERSION . '.' . $userId . '.' . $serviceId . '.' . $issued . '.' . $expires;
-        $mac = rtrim(strtr(base64_encode(hash_hmac('sha256', $payload, $secret, true)), '+/', '-_'), '=');
 
-        return $payload . '.' . $mac;
+        return self::token($secret, $userId, $serviceId, $issued, $expires);
     }
 
-    /** The client's "Upgrade resources" URL on the daemon's public URL. */
+    /**
+     * The link token for a user alone (service id 0): it opens the daemon's
+     * user pages (the checkout of a new order) and no service's.
+     */
+    public static function userLinkToken(string $secret, int $userId, int $issued, int $expires): string
+    {
+        return self::token($secret, $userId, 0, $issued, $expires);
+    }
+
+    /** The JSON add-on packages URL of a service link (CLIENT_PATH). */
     public static function clientUrl(string $publicUrl, string $token): string
     {
-        return rtrim($publicUrl, '/') . self::CLIENT_PATH . '?link=' . rawurlencode($token);
+        return self::pageUrl($publicUrl, self::CLIENT_PATH, $token);
+    }
+
+    /**
+     * A page of the daemon (SHOP_PATH, CHANGE_PATH, ...) opened with a link:
+     * the daemon trades the link for a cookie and redirects to the page
+     * without it.
+     */
+    public static function pageUrl(string $publicUrl, string $path, string $token): string
+    {
+        if ($path === '' || $path[0] !== '/') {
+            throw new InvalidArgumentException('upsell page path must start with /: ' . $path);
+        }
+
+        return rtrim($publicUrl, '/') . $path . '?link=' . rawurlencode($token);
+    }
+
+    /**
+     * The checkout URL for next, a checkout page's path and query as the
+     * daemon's pages link to it (see checkoutNext), opened with a user link.
+     */
+    public static function checkoutUrl(string $publicUrl, string $next, string $token): string
+    {
+        $next = self::checkoutNext($next);
+
+        return rtrim($publicUrl, '/') . $next . (str_contains($next, '?') ? '&' : '?') . 'link=' . rawurlencode($token);
+    }
+
+    /**
+     * Returns next if it is a path (and query) under CHECKOUT_PATH and
+     * nothing else, and throws InvalidArgumentException saying why not.
+     *
+     * next comes from the browser, and the panel appends a fresh link of the
+     * logged-in user to it: anything that could leave the daemon's checkout
+     * would hand that link, or the user, to someone else. So it must be a
+     * relative path with no scheme or host, no "//" (a network-path
+     * reference), no backslash (browsers read it as "/"), no control
+     * character (CR/LF split headers), no dot segment ("/../" climbs out
+     * of the daemon's public URL to the panel's own paths), no fragment
+     * (the link would stay in the browser) and no link of its own (a
+     * planted link would win over the user's).
+     */
+    public static function checkoutNext(string $next): string
+    {
+        if ($next === '' || strlen($next) > self::MAX_NEXT_LENGTH) {
+            throw new InvalidArgumentException('upsell checkout path is empty or too long');
+        }
+        if (preg_match('/[\x00-\x20\x7f\\#]/', $next) || str_contains($next, '//')) {
+            throw new InvalidArgumentException('upsell checkout path has a space, control character, backslash, fragment or "//"');
+        }
+        [$path, $query] = array_pad(explode('?', $next, 2), 2, null);
+        // Each segment after the checkout path starts with no dot, so none
+        // is "." or ".."; no percent escapes in the path either ("%2e%2e").
+        if (!preg_match('#^' . preg_quote(self::CHECKOUT_PATH, '#') . '(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*$#D', $path)) {
+            throw new InvalidArgumentException('upsell checkout path is not under ' . self::CHECKOUT_PATH);
+        }
+        if ($query === null) {
+            return $next;
+        }
+        // RFC 3986 query characters; a "%" only as a complete escape.
+        if (!preg_match('#^(?:[A-Za-z0-9._~!$&\'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})*$#D', $query)) {
+            throw new InvalidArgumentException('upsell checkout query has a character a URL cannot carry unescaped');
+        }
+        foreach (explode('&', $query) as $pair) {
+            $name = rawurldecode(str_replace('+', ' ', explode('=', $pair, 2)[0]));
+            if (strtolower(trim($name)) === 'link') {
+                throw new InvalidArgumentException('upsell checkout query carries a link of its own');
+            }
+        }
+
+        return $next;
     }
 
     /**
@@ -178,6 +266,21 @@ final class Signer
         if ($secret === '') {
             throw new InvalidArgumentException("upsell $what secret is not set");
         }
+    }
+
+    private static function token(string $secret, int $userId, int $serviceId, int $issued, int $expires): string
+    {
+        self::secret('link', $secret);
+        self::positive('user id', $userId);
+        if ($serviceId < 0) {
+            throw new InvalidArgumentException("upsell service id must not be negative, got $serviceId");
+        }
+        self::positive('issue time', $issued);
+        self::positive('lifetime', $expires - $issued);
+        $payload = self::LINK_VERSION . '.' . $userId . '.' . $serviceId . '.' . $issued . '.' . $expires;
+        $mac = rtrim(strtr(base64_encode(hash_hmac('sha256', $payload, $secret, true)), '+/', '-_'), '=');
+
+        return $payload . '.' . $mac;
     }
 
     private static function positive(string $what, int $n): void

@@ -9,7 +9,9 @@ use App\Models\Service;
 use Illuminate\Support\Facades\Auth;
 use Illuminate\Support\Facades\Event;
 use Illuminate\Support\Facades\Log;
+use Illuminate\Http\Request;
 use Illuminate\Support\Facades\Route;
+use InvalidArgumentException;
 use Throwable;
 
 /**
@@ -18,16 +20,21 @@ use Throwable;
  * - Tells the daemon at once when an invoice is paid (App\Events\Invoice\Paid)
  *   with a signed webhook. Failures are logged and swallowed: the payment
  *   goes on, and the daemon's poller finds the paid invoice anyway.
- * - Serves GET /upsell/services/{service} (route name "upsell.resources")
- *   for the logged-in owner of the service: it mints a fresh signed link and
- *   redirects to the daemon's "Upgrade resources" page. Put a button to that
- *   route on the service page (see ../README.md).
+ * - Sends logged-in clients to the daemon's pages with a link signed at the
+ *   click, so a page left open never holds an expired link:
+ *   GET /upsell/services/{service}          "upsell.resources" -> add-on shop
+ *   GET /upsell/services/{service}/options  "upsell.options"   -> change options
+ *   (the service's owner, active services only), and
+ *   GET /upsell/checkout?next=<path>        "upsell.checkout"  -> checkout
+ *   (a user link; next must stay under the daemon's checkout page). The
+ *   UpsellPterodactyl server extension puts the two service buttons on the
+ *   service page (see ../README.md).
  *
  * The signing itself is in Signer.php, which has no framework dependency.
  */
 #[ExtensionMeta(
     name: 'Upsell',
-    description: 'Signed paid-invoice webhooks and "Upgrade resources" links for the upsell daemon.',
+    description: 'Signed paid-invoice webhooks and signed links to the upsell daemon\'s shop, change-options and checkout pages.',
     version: '1.0.0',
     author: 'upsell',
     url: 'https://github.com/upsell-io/upsell',
@@ -76,7 +83,7 @@ class Upsell extends Extension
                 'name' => 'link_ttl',
                 'label' => 'Link lifetime (seconds)',
                 'type' => 'number',
-                'description' => 'How long a client\'s "Upgrade resources" link stays valid after the click.',
+                'description' => 'How long a client\'s link to an upsell page stays valid after the click; at most the daemon\'s security.link_ttl.',
                 'required' => false,
                 'default' => self::DEFAULT_LINK_TTL,
                 'validation' => 'nullable|integer|min:60',
@@ -96,12 +103,21 @@ class Upsell extends Extension
             $this->invoicePaid((int) $event->invoice->id);
         });
 
-        Route::middleware(['web', 'auth'])
-            ->get('/upsell/services/{service}', function (string $service) {
-                return $this->redirectToUpsell((int) $service);
-            })
-            ->whereNumber('service')
-            ->name('upsell.resources');
+        // "auth" sends a visitor through the panel's login and back to the
+        // URL they asked for, query included (Laravel's url.intended).
+        Route::middleware(['web', 'auth'])->group(function () {
+            Route::get('/upsell/services/{service}', function (Request $request, string $service) {
+                return $this->redirectToService($request, (int) $service, Signer::SHOP_PATH);
+            })->whereNumber('service')->name('upsell.resources');
+
+            Route::get('/upsell/services/{service}/options', function (Request $request, string $service) {
+                return $this->redirectToService($request, (int) $service, Signer::CHANGE_PATH);
+            })->whereNumber('service')->name('upsell.options');
+
+            Route::get('/upsell/checkout', function (Request $request) {
+                return $this->redirectToCheckout($request);
+            })->name('upsell.checkout');
+        });
     }
 
     /**
@@ -130,23 +146,44 @@ class Upsell extends Extension
         }
     }
 
-    /** The signed client URL for a service, or null if not configured. */
-    public function clientUrl(int $userId, int $serviceId): ?string
+    /**
+     * The signed URL of one of the daemon's service pages (Signer::SHOP_PATH
+     * by default, or Signer::CHANGE_PATH), or null if the extension is not
+     * configured. The caller checks that the service is the user's: the
+     * link grants it.
+     */
+    public function clientUrl(int $userId, int $serviceId, string $page = Signer::SHOP_PATH): ?string
     {
+        $base = $this->publicUrl();
+        $now = time();
         $secret = (string) $this->config('link_secret');
-        $base = (string) $this->config('upsell_url');
-        if ($secret === '' || $base === '') {
+        if ($base === null || $secret === '') {
             return null;
         }
-        $ttl = (int) ($this->config('link_ttl') ?: self::DEFAULT_LINK_TTL);
-        // The daemon refuses a lifetime above its security.link_ttl.
-        $now = time();
-        $token = Signer::linkToken($secret, $userId, $serviceId, $now, $now + max(60, $ttl));
 
-        return Signer::clientUrl($base, $token);
+        return Signer::pageUrl($base, $page, Signer::linkToken($secret, $userId, $serviceId, $now, $now + $this->linkTtl()));
     }
 
-    private function redirectToUpsell(int $serviceId)
+    /**
+     * The signed checkout URL for next (a path and query under
+     * Signer::CHECKOUT_PATH) with a link of the user alone, or null if the
+     * extension is not configured. Throws InvalidArgumentException for any
+     * other next.
+     */
+    public function checkoutUrl(int $userId, string $next): ?string
+    {
+        $next = Signer::checkoutNext($next);
+        $base = $this->publicUrl();
+        $now = time();
+        $secret = (string) $this->config('link_secret');
+        if ($base === null || $secret === '') {
+            return null;
+        }
+
+        return Signer::checkoutUrl($base, $next, Signer::userLinkToken($secret, $userId, $now, $now + $this->linkTtl()));
+    }
+
+    private function redirectToService(Request $request, int $serviceId, string $page)
     {
         $userId = (int) Auth::id();
         // Only the service's owner gets a link to it (the daemon checks
@@ -155,12 +192,79 @@ class Upsell extends Extension
         if ($service === null || $service->status !== 'active') {
             abort(404);
         }
-        $url = $this->clientUrl($userId, $serviceId);
+        if ($bounce = $this->leaveNavigate($request)) {
+            return $bounce;
+        }
+        $url = $this->clientUrl($userId, $serviceId, $page);
         if ($url === null) {
             abort(503, 'The upsell extension is not configured.');
         }
 
         return redirect()->away($url);
+    }
+
+    private function redirectToCheckout(Request $request)
+    {
+        $next = $request->query('next');
+        try {
+            if (!is_string($next)) {
+                throw new InvalidArgumentException('upsell checkout path is missing');
+            }
+            Signer::checkoutNext($next);
+        } catch (InvalidArgumentException $e) {
+            abort(400, 'This is not an upsell checkout link.');
+        }
+        if ($bounce = $this->leaveNavigate($request)) {
+            return $bounce;
+        }
+        $url = $this->checkoutUrl((int) Auth::id(), $next);
+        if ($url === null) {
+            abort(503, 'The upsell extension is not configured.');
+        }
+
+        return redirect()->away($url);
+    }
+
+    /**
+     * After the login form, Paymenter opens the intended URL with Livewire's
+     * navigate (a fetch that swaps the page in). That fetch cannot follow
+     * this route's redirect to the daemon on another origin (it fails and
+     * the browser stays on the login page) and, on the same origin, would
+     * swap the daemon's page into the panel's. So a navigate request gets a
+     * page that reloads this same URL as a real visit; the link is signed
+     * then, not here.
+     */
+    private function leaveNavigate(Request $request)
+    {
+        if (!$request->hasHeader('X-Livewire-Navigate')) {
+            return null;
+        }
+        $self = e($request->fullUrl());
+        $js = json_encode($request->fullUrl(), JSON_UNESCAPED_SLASHES | JSON_HEX_TAG | JSON_HEX_AMP | JSON_HEX_APOS | JSON_HEX_QUOT);
+
+        return response(
+            '<!DOCTYPE html><html><head><title>Upsell</title></head><body>'
+            . '<p><a href="' . $self . '">Continue</a></p>'
+            . '<script>window.location.replace(' . $js . ');</script>'
+            . '</body></html>',
+            200,
+            ['Content-Type' => 'text/html; charset=UTF-8', 'Cache-Control' => 'no-store']
+        );
+    }
+
+    /** The daemon's public URL, or null if not set. */
+    private function publicUrl(): ?string
+    {
+        $base = trim((string) $this->config('upsell_url'));
+
+        return $base === '' ? null : $base;
+    }
+
+    /** A link's lifetime: the setting, at least a minute. */
+    private function linkTtl(): int
+    {
+        // The daemon refuses a lifetime above its security.link_ttl.
+        return max(60, (int) ($this->config('link_ttl') ?: self::DEFAULT_LINK_TTL));
     }
 
     private function webhookUrl(): string

@@ -11,14 +11,20 @@
  *       daemon must answer 401). For tests.
  *   php bin/upsell-sign.php link <user_id> <service_id> <ttl_seconds>
  *       Prints a link token valid for ttl_seconds from now (a negative ttl:
- *       one that expired -ttl seconds ago).
+ *       one that expired -ttl seconds ago). Service id 0 mints a user link.
  *   php bin/upsell-sign.php url <public_url> <user_id> <service_id> <ttl_seconds>
- *       Prints the client's "Upgrade resources" URL.
+ *       Prints the service's add-on packages URL (the JSON API).
+ *   php bin/upsell-sign.php page <public_url> shop|change <user_id> <service_id> <ttl_seconds>
+ *       Prints the URL of the service's add-on shop or change-options page
+ *       (what the "Upgrade resources" and "Change options" buttons open).
+ *   php bin/upsell-sign.php checkout <public_url> <next> <user_id> <ttl_seconds>
+ *       Checks next as the panel's /upsell/checkout route does and prints
+ *       the checkout URL with a user link; exit 4 when next is refused.
  *
  * Secrets come from the environment: UPSELL_WEBHOOK_SECRET and
  * UPSELL_LINK_SECRET. Exit status: 0 on success (a 2xx answer for the
  * webhook modes), 3 when the daemon answered another status, 1 when it did
- * not answer, 2 on a usage error.
+ * not answer, 2 on a usage error, 4 for a refused checkout path.
  */
 
 declare(strict_types=1);
@@ -36,14 +42,21 @@ function upsell_cli_usage(string $why): never
 {
     fwrite(STDERR, $why . "\nusage: upsell-sign.php webhook|webhook-tampered <url> <invoice_id>\n"
         . "       upsell-sign.php link <user_id> <service_id> <ttl_seconds>\n"
-        . "       upsell-sign.php url <public_url> <user_id> <service_id> <ttl_seconds>\n");
+        . "       upsell-sign.php url <public_url> <user_id> <service_id> <ttl_seconds>\n"
+        . "       upsell-sign.php page <public_url> shop|change <user_id> <service_id> <ttl_seconds>\n"
+        . "       upsell-sign.php checkout <public_url> <next> <user_id> <ttl_seconds>\n");
     exit(2);
 }
 
-function upsell_cli_int(string $what, string $arg, bool $signed = false): int
+/** The smallest value an argument may take. */
+const UPSELL_CLI_POSITIVE = 1;
+const UPSELL_CLI_ZERO = 0;
+const UPSELL_CLI_SIGNED = PHP_INT_MIN;
+
+function upsell_cli_int(string $what, string $arg, int $min = UPSELL_CLI_POSITIVE): int
 {
     $n = filter_var($arg, FILTER_VALIDATE_INT);
-    if ($n === false || (!$signed && $n <= 0)) {
+    if ($n === false || $n < $min) {
         upsell_cli_usage("bad $what: $arg");
     }
 
@@ -72,6 +85,23 @@ function upsell_cli_tamper(string $body): string
     }
 
     return $body . ' ';
+}
+
+/**
+ * A link for the user and service (0: the user alone) valid for ttl seconds
+ * from now; a negative ttl mints one that expired -ttl seconds ago, issued
+ * a minute before that (for tests).
+ */
+function upsell_cli_token(int $userId, int $serviceId, int $ttl): string
+{
+    $secret = upsell_cli_env('UPSELL_LINK_SECRET');
+    $expires = time() + $ttl;
+    $issued = $ttl > 0 ? time() : $expires - 60;
+    if ($serviceId === 0) {
+        return Signer::userLinkToken($secret, $userId, $issued, $expires);
+    }
+
+    return Signer::linkToken($secret, $userId, $serviceId, $issued, $expires);
 }
 
 $args = array_slice($argv, 1);
@@ -103,18 +133,42 @@ try {
                 upsell_cli_usage($mode === 'link' ? 'link takes <user_id> <service_id> <ttl_seconds>' : 'url takes <public_url> <user_id> <service_id> <ttl_seconds>');
             }
             $rest = $mode === 'link' ? array_slice($args, 1) : array_slice($args, 2);
-            // A negative ttl mints a link that expired -ttl seconds ago,
-            // issued a minute before that (for tests).
-            $ttl = upsell_cli_int('ttl', $rest[2], true);
-            $expires = time() + $ttl;
-            $token = Signer::linkToken(
-                upsell_cli_env('UPSELL_LINK_SECRET'),
+            $token = upsell_cli_token(
                 upsell_cli_int('user id', $rest[0]),
-                upsell_cli_int('service id', $rest[1]),
-                $ttl > 0 ? time() : $expires - 60,
-                $expires
+                upsell_cli_int('service id', $rest[1], $mode === 'link' ? UPSELL_CLI_ZERO : UPSELL_CLI_POSITIVE),
+                upsell_cli_int('ttl', $rest[2], UPSELL_CLI_SIGNED)
             );
             echo $mode === 'link' ? $token : Signer::clientUrl($args[1], $token), "\n";
+            exit(0);
+
+        case 'page':
+            if (count($args) !== 6) {
+                upsell_cli_usage('page takes <public_url> shop|change <user_id> <service_id> <ttl_seconds>');
+            }
+            $path = ['shop' => Signer::SHOP_PATH, 'change' => Signer::CHANGE_PATH][$args[2]] ?? null;
+            if ($path === null) {
+                upsell_cli_usage("unknown page: {$args[2]}");
+            }
+            $token = upsell_cli_token(
+                upsell_cli_int('user id', $args[3]),
+                upsell_cli_int('service id', $args[4]),
+                upsell_cli_int('ttl', $args[5], UPSELL_CLI_SIGNED)
+            );
+            echo Signer::pageUrl($args[1], $path, $token), "\n";
+            exit(0);
+
+        case 'checkout':
+            if (count($args) !== 5) {
+                upsell_cli_usage('checkout takes <public_url> <next> <user_id> <ttl_seconds>');
+            }
+            try {
+                Signer::checkoutNext($args[2]);
+            } catch (InvalidArgumentException $e) {
+                fwrite(STDERR, $e->getMessage() . "\n");
+                exit(4);
+            }
+            $token = upsell_cli_token(upsell_cli_int('user id', $args[3]), 0, upsell_cli_int('ttl', $args[4], UPSELL_CLI_SIGNED));
+            echo Signer::checkoutUrl($args[1], $args[2], $token), "\n";
             exit(0);
 
         default:
