@@ -313,3 +313,37 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// Every failing option is named in one answer, across the plugin boundary:
+// the first option is the error's field, the message names each.
+func TestPublicQuoteNamesEveryFailingOption(t *testing.T) {
+	f := setup(t)
+	vps := f.seededOptions("vps")
+	tests := []struct {
+		name    string
+		choices []map[string]any
+		field   string
+		message string
+	}{
+		{"RAM and SSD missing", []map[string]any{{"option_id": vps["cpu_cores"], "quantity": 4}}, optField(vps["ram_gb"]),
+			optField(vps["ram_gb"]) + `: option "RAM" is required; ` + optField(vps["disk_gb"]) + `: option "SSD storage" is required`},
+		{"nothing sent", nil, optField(vps["cpu_cores"]),
+			optField(vps["cpu_cores"]) + `: option "CPU cores" is required; ` + optField(vps["ram_gb"]) + `: option "RAM" is required; ` +
+				optField(vps["disk_gb"]) + `: option "SSD storage" is required`},
+		{"17 cores and SSD off its step, RAM missing", []map[string]any{{"option_id": vps["disk_gb"], "quantity": 110}, {"option_id": vps["cpu_cores"], "quantity": 17}},
+			optField(vps["cpu_cores"]),
+			optField(vps["cpu_cores"]) + `: option "CPU cores": 17 is above the maximum 16; ` + optField(vps["ram_gb"]) + `: option "RAM" is required; ` +
+				optField(vps["disk_gb"]) + `: option "SSD storage": 110 is not on the steps of 25 from 25 (100 or 125 would be)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.quote(map[string]any{"service_type": "vps", "choices": tc.choices})
+			var he *hostapi.Error
+			if !errors.As(err, &he) || he.Code != hostapi.CodeInvalid || he.Field != tc.field || err.Error() != tc.message {
+				t.Fatalf("got %v (%#v)\nwant %s: %s", err, he, tc.field, tc.message)
+			}
+		})
+	}
+}
+
+func optField(id uint64) string { return "options." + itoa(id) }
