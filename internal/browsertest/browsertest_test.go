@@ -368,3 +368,38 @@ func TestScreenshot(t *testing.T) {
 		t.Errorf("Screenshot wrote without %s: %v", EnvScreenshots, err)
 	}
 }
+
+// BenchmarkNewLoadAxe times what a page test costs: New (browser start and
+// tab), one page load, and one axe run (injection included), each reported
+// apart. Each iteration's browser lives until the benchmark ends: run with
+// -benchtime=5x or so, not for seconds.
+func BenchmarkNewLoadAxe(b *testing.B) {
+	url := site(b, map[string]string{
+		"/": `<h1>Order</h1>
+			<form action="/buy" method="post">
+				<label for="qty">Quantity</label>
+				<input type="number" id="qty" name="qty" value="1" min="1">
+				<button type="submit">Buy</button>
+			</form>`,
+	})
+	var start, load, axe time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		br := New(b)
+		t1 := time.Now()
+		br.Navigate(b, url)
+		t2 := time.Now()
+		vs, err := Accessibility(br.Context())
+		if err != nil || len(vs) > 0 {
+			b.Fatalf("axe: %v %v", vs, err)
+		}
+		t3 := time.Now()
+		start += t1.Sub(t0)
+		load += t2.Sub(t1)
+		axe += t3.Sub(t2)
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(start.Milliseconds())/n, "new-ms/op")
+	b.ReportMetric(float64(load.Milliseconds())/n, "load-ms/op")
+	b.ReportMetric(float64(axe.Milliseconds())/n, "axe-ms/op")
+}
