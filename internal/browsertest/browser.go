@@ -122,9 +122,6 @@ func New(t testing.TB, opts ...Option) *Browser {
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.WindowSize(cfg.width, cfg.height),
-		// The pages are served on loopback; nothing in a test should reach
-		// further, and Chromium's own background requests only add noise.
-		chromedp.Flag("no-proxy-server", true),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), allocOpts...)
 	b := &Browser{width: cfg.width, height: cfg.height}

@@ -66,7 +66,9 @@ func (b *Browser) record(ev any) {
 		d := ev.ExceptionDetails
 		m = Message{Source: "exception", Level: "error", Text: d.Text, URL: d.URL}
 		if d.Exception != nil && d.Exception.Description != "" {
-			m.Text += " " + d.Exception.Description
+			// An error's description is its message and then its stack.
+			first, _, _ := strings.Cut(d.Exception.Description, "\n")
+			m.Text += " " + first
 		}
 	case *log.EventEntryAdded:
 		e := ev.Entry
