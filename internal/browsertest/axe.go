@@ -70,6 +70,7 @@ var axeRun = `axe.run(document, {
 // page's scripts were skipped when it loaded, so none registered a handler
 // or a timer.
 func Accessibility(ctx context.Context) (_ []Violation, err error) {
+	tab := ctx
 	ctx, cancel := context.WithTimeout(ctx, AxeTimeout)
 	defer cancel()
 	if off, _ := ctx.Value(scriptsOffKey{}).(bool); off {
@@ -77,7 +78,10 @@ func Accessibility(ctx context.Context) (_ []Violation, err error) {
 			return nil, fmt.Errorf("switch scripts on for axe: %w", err)
 		}
 		defer func() {
-			if rerr := setScriptsDisabled(ctx, true); rerr != nil && err == nil {
+			// Switched off again even when axe ran out of time.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(tab), 5*time.Second)
+			defer cancel()
+			if rerr := setScriptsDisabled(rctx, true); rerr != nil && err == nil {
 				err = fmt.Errorf("switch scripts off again after axe: %w", rerr)
 			}
 		}()
