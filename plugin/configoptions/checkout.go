@@ -54,6 +54,8 @@ type checkoutView struct {
 	Discount       string            `json:"discount,omitempty"`
 	DueToday       string            `json:"due_today"`
 	Properties     map[string]string `json:"properties"`
+	// term is the price column of the cycle, for the checkout page.
+	term catalog.Term
 }
 
 // maxIdempotencyKey is the checkouts table's key column width.
@@ -261,7 +263,7 @@ func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRe
 		Currency: currency, Cycle: plan.Cycle.String(), Mode: mode,
 		PlanPrice: money.Format(planPrice), OptionsPrice: money.Format(q.Total),
 		RecurringPrice: money.Format(recurring), SetupFee: money.Format(setup), DueToday: money.Format(due),
-		Properties: props, Lines: []quoteLine{},
+		Properties: props, Lines: []quoteLine{}, term: term,
 	}
 	if applied != nil {
 		view.Coupon, view.Discount = applied.code, money.Format(discount)

@@ -14,6 +14,7 @@ package configoptions
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"maps"
 	"net/http"
 	"slices"
@@ -44,12 +45,14 @@ type Module struct {
 	now   func() time.Time
 	// snapshot is the catalog the public quote reads (see quote.go).
 	snapshot catalogSnapshot
-	mux      *http.ServeMux
+	// mux serves the routes table; pages are the templates of pages.go.
+	mux   *http.ServeMux
+	pages *template.Template
 }
 
 // New returns the module; the host configures it.
 func New() *Module {
-	m := &Module{now: time.Now}
+	m := &Module{now: time.Now, pages: pageTemplates}
 	m.mux = m.newMux()
 	return m
 }
@@ -96,6 +99,16 @@ var routes = []route{
 	{method: "POST", path: "/change/cancel", access: hostapi.AccessClient, api: (*Module).cancelChange},
 	{method: "GET", path: "/admin/changes", access: hostapi.AccessAdmin, api: (*Module).adminListChanges},
 	{method: "POST", path: "/admin/changes/retry" + idSegment, access: hostapi.AccessAdmin, api: (*Module).adminRetryChange},
+	// Pages (pages.go): HTML a browser opens, their forms and live
+	// fragments.
+	{method: "GET", path: "/configure", access: hostapi.AccessPublic, page: (*Module).configurePage},
+	{method: "GET", path: "/checkout", access: hostapi.AccessUser, page: (*Module).checkoutPage},
+	{method: "POST", path: "/checkout/summary", access: hostapi.AccessUser, page: (*Module).checkoutPage},
+	{method: "POST", path: "/checkout/place", access: hostapi.AccessUser, page: (*Module).checkoutPlace},
+	{method: "GET", path: "/change", access: hostapi.AccessClient, page: (*Module).changePage},
+	{method: "POST", path: "/change/review", access: hostapi.AccessClient, page: (*Module).changePage},
+	{method: "POST", path: "/change/confirm", access: hostapi.AccessClient, page: (*Module).changeConfirm},
+	{method: "POST", path: "/change/withdraw", access: hostapi.AccessClient, page: (*Module).changeWithdraw},
 }
 
 // hostRoutes turns the table into the host's form: "/x/{id}" becomes the
