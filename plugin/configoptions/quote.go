@@ -217,7 +217,7 @@ func (m *Module) quote(ctx context.Context, in quoteRequest) (quoteResponse, err
 	}
 	monthlyCap, capped, err := catalog.MonthlyCap(sel)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return quoteResponse{}, err
 	}
 	if capped {
 		out.MonthlyCap = money.Format(monthlyCap)
