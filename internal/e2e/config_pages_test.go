@@ -365,6 +365,11 @@ func TestOptionChangePage(t *testing.T) {
 	if p.code != http.StatusOK || !strings.Contains(p.body, "4 GB") {
 		t.Fatalf("change page: %d %s", p.code, p.body)
 	}
+	for _, attr := range []string{`action="change/confirm?service=` + svc + `"`, `data-live-url="change/review?service=` + svc + `"`} {
+		if !strings.Contains(p.body, attr) {
+			t.Errorf("the change form has no %s", attr)
+		}
+	}
 	ram := "o" + strconv.FormatUint(f.ram, 10)
 	form := hidden(p.body)
 	form.Set(ram, "8")
@@ -394,6 +399,9 @@ func TestOptionChangePage(t *testing.T) {
 	p = b.get("/m/configoptions/change?service="+svc, nil)
 	if p.code != http.StatusOK || !strings.Contains(p.body, "Cancel this change") {
 		t.Fatalf("the pending change is not shown: %d %s", p.code, p.body)
+	}
+	if !strings.Contains(p.body, `action="change/withdraw?service=`+svc+`"`) {
+		t.Errorf("the cancel form does not name the service")
 	}
 	withdraw := hidden(p.body)
 	cancelled := b.post("/m/configoptions/change/withdraw?service="+svc, url.Values{"csrf": {withdraw.Get("csrf")}}, nil)

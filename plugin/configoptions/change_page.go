@@ -1,6 +1,7 @@
 package configoptions
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,13 +17,15 @@ type changeData struct {
 	Base, CSRF, Key string
 	ServiceID       uint64
 	Service         string
-	Query           string // "service=N", kept in every address
-	Held            []heldView
-	Options         []optionControl
-	Errors          []fieldError
-	Open            *openChange
-	Done            string
-	Summary         changeSummary
+	// The page's addresses, each naming the service (its session cookie
+	// is the service's).
+	ConfirmURL, ReviewURL, WithdrawURL template.URL
+	Held                               []heldView
+	Options                            []optionControl
+	Errors                             []fieldError
+	Open                               *openChange
+	Done                               string
+	Summary                            changeSummary
 }
 
 // openChange is the service's change in progress.
@@ -69,8 +72,8 @@ func (m *Module) changeForm(r *http.Request) (changeData, changeRequest, int, er
 	if err != nil {
 		return changeData{}, changeRequest{}, 0, err
 	}
-	d := changeData{Base: pageBase(r), CSRF: web.CSRF(r), ServiceID: svc.ID, Service: svc.ProductName, Held: st.Held,
-		Query: url.Values{"service": {strconv.FormatUint(svc.ID, 10)}}.Encode()}
+	d := changeData{Base: pageBase(r), CSRF: web.CSRF(r), ServiceID: svc.ID, Service: svc.ProductName, Held: st.Held}
+	d.ConfirmURL, d.ReviewURL, d.WithdrawURL = changeURL(d.Base, "change/confirm", svc.ID, ""), changeURL(d.Base, "change/review", svc.ID, ""), changeURL(d.Base, "change/withdraw", svc.ID, "")
 	if svc.Label != "" {
 		d.Service = svc.Label
 	}
@@ -245,7 +248,7 @@ func (m *Module) changeConfirm(w http.ResponseWriter, r *http.Request) {
 		}
 		web.SeeOther(w, view.PayURL)
 	default:
-		web.SeeOther(w, d.Base+"change?"+d.Query+"&done=applied")
+		web.SeeOther(w, string(changeURL(d.Base, "change", svc.ID, "applied")))
 	}
 }
 
@@ -261,5 +264,15 @@ func (m *Module) changeWithdraw(w http.ResponseWriter, r *http.Request) {
 		hostapi.Fail(w, err)
 		return
 	}
-	web.SeeOther(w, pageBase(r)+"change?"+url.Values{"service": {strconv.FormatUint(svc.ID, 10)}}.Encode()+"&done=cancelled")
+	web.SeeOther(w, string(changeURL(pageBase(r), "change", svc.ID, "cancelled")))
+}
+
+// changeURL is the relative address of a change route for the service,
+// with what was done for the page to say.
+func changeURL(base, path string, serviceID uint64, done string) template.URL {
+	q := url.Values{"service": {strconv.FormatUint(serviceID, 10)}}
+	if done != "" {
+		q.Set("done", done)
+	}
+	return template.URL(base + path + "?" + q.Encode())
 }
