@@ -41,6 +41,8 @@ type checkoutSummary struct {
 	MonthlyCap string
 	Error      string
 	Priced     bool
+	// ValueTexts update the sliders' aria-valuetext with the figures.
+	ValueTexts []valueText
 }
 
 // checkoutLabels name the checkout's own fields in the error summary.
@@ -131,6 +133,11 @@ func (m *Module) checkoutForm(r *http.Request, v url.Values) (checkoutData, chec
 		d.Summary.Error = "Check the fields marked; the total is shown once they are valid."
 	}
 	d.Options = controls(groups, choices, term, d.Currency, errs)
+	for _, o := range d.Options {
+		if o.ValueText != "" {
+			d.Summary.ValueTexts = append(d.Summary.ValueTexts, valueText{Field: o.Field(), Text: o.ValueText})
+		}
+	}
 	d.Errors = errorList(d.Options, other, checkoutLabels)
 	d.CouponError = other[fieldCoupon]
 	return d, in, status, nil
