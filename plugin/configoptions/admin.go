@@ -311,120 +311,120 @@ func first(q map[string][]string, key string) string {
 }
 
 // adminListGroups serves GET /admin/groups?mode=all|preset|byo&active=true|false.
-func (m *Module) adminListGroups(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminListGroups(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	store, err := m.groups()
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	var f groupFilter
 	if f.Mode, err = parseModeFilter(req.Query); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if f.Active, err = parseActiveFilter(req.Query); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	groups, err := store.list(ctx, f)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	out := make([]groupSummaryDoc, len(groups))
 	for i, g := range groups {
 		out[i] = summaryView(g)
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"groups": out})
+	return http.StatusOK, map[string]any{"groups": out}, nil
 }
 
 // adminGetGroup serves GET /admin/groups/{id}. A deleted group is not found.
-func (m *Module) adminGetGroup(ctx context.Context, _ hostapi.HTTPRequest, id uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminGetGroup(ctx context.Context, _ hostapi.HTTPRequest, id uint64) (int, any, error) {
 	store, err := m.groups()
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	return m.respondGroup(ctx, store, http.StatusOK, id)
 }
 
-func (m *Module) respondGroup(ctx context.Context, store *groupStore, status int, id uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) respondGroup(ctx context.Context, store *groupStore, status int, id uint64) (int, any, error) {
 	rec, counts, err := store.group(ctx, id)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if rec.Group.DeletedAt != nil {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeNotFound, "no group %d (deleted)", id)
+		return 0, nil, hostapi.Errorf(hostapi.CodeNotFound, "no group %d (deleted)", id)
 	}
-	return jsonResponse(status, groupView(rec, counts))
+	return status, groupView(rec, counts), nil
 }
 
 // adminCreateGroup serves POST /admin/groups: the group with its options
 // and values, validated, written in one transaction.
-func (m *Module) adminCreateGroup(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminCreateGroup(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	var doc groupDoc
 	if err := hostapi.DecodeJSON(req.Body, &doc); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	g, err := doc.group()
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if err := checkNew(g); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if err := validate(g); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	id, err := store.create(ctx, g)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	return m.respondGroup(ctx, store, http.StatusCreated, id)
 }
 
 // adminReplaceGroup serves PUT /admin/groups/{id}: the whole group as it
 // should be (see groupStore.replace for what happens to what is left out).
-func (m *Module) adminReplaceGroup(ctx context.Context, req hostapi.HTTPRequest, id uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminReplaceGroup(ctx context.Context, req hostapi.HTTPRequest, id uint64) (int, any, error) {
 	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	var doc groupDoc
 	if err := hostapi.DecodeJSON(req.Body, &doc); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if doc.ID != 0 && doc.ID != id {
-		return hostapi.HTTPResponse{}, hostapi.Invalid("id", "the body's id %d is not the path's %d", doc.ID, id)
+		return 0, nil, hostapi.Invalid("id", "the body's id %d is not the path's %d", doc.ID, id)
 	}
 	doc.ID = id
 	g, err := doc.group()
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if err := validate(g); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if err := store.replace(ctx, g); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	return m.respondGroup(ctx, store, http.StatusOK, id)
 }
 
 // adminDeleteGroup serves DELETE /admin/groups/{id}: a soft delete, refused
 // while services hold any of the group's options.
-func (m *Module) adminDeleteGroup(ctx context.Context, _ hostapi.HTTPRequest, id uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminDeleteGroup(ctx context.Context, _ hostapi.HTTPRequest, id uint64) (int, any, error) {
 	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	at, err := store.softDelete(ctx, id)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"id": id, "deleted_at": at})
+	return http.StatusOK, map[string]any{"id": id, "deleted_at": at}, nil
 }
 
 // seedGroupDoc reports one group of a seed.
@@ -438,33 +438,33 @@ type seedGroupDoc struct {
 // adminSeed serves POST /admin/seed: it creates the catalog's example groups
 // that do not exist yet (same name and mode, not deleted), all in one
 // transaction. Seeding again changes nothing.
-func (m *Module) adminSeed(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminSeed(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if len(bytes.TrimSpace(req.Body)) > 0 {
 		// Nothing to configure yet; a body is a mistaken request.
 		var none struct{}
 		if err := hostapi.DecodeJSON(req.Body, &none); err != nil {
-			return hostapi.HTTPResponse{}, err
+			return 0, nil, err
 		}
 	}
 	groups := catalog.SeedGroups()
 	for i, g := range groups {
 		if err := checkNew(g); err != nil {
-			return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeInternal, "seed group %d (%q): %w", i, g.Name, err)
+			return 0, nil, hostapi.Errorf(hostapi.CodeInternal, "seed group %d (%q): %w", i, g.Name, err)
 		}
 		if err := validate(g); err != nil {
 			// The seed is ours, not the caller's: a seed that fails
 			// validation is a bug.
-			return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeInternal, "seed group %d (%q) is invalid: %w", i, g.Name, err)
+			return 0, nil, hostapi.Errorf(hostapi.CodeInternal, "seed group %d (%q) is invalid: %w", i, g.Name, err)
 		}
 	}
 	outcomes, err := store.seed(ctx, groups)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	out := make([]seedGroupDoc, len(outcomes))
 	created := 0
@@ -474,5 +474,5 @@ func (m *Module) adminSeed(ctx context.Context, req hostapi.HTTPRequest, _ uint6
 			created++
 		}
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"groups": out, "created": created})
+	return http.StatusOK, map[string]any{"groups": out, "created": created}, nil
 }

@@ -845,6 +845,14 @@ func TestDescribeAndMigrations(t *testing.T) {
 		{Method: "POST", Path: "/change/cancel", Access: hostapi.AccessClient},
 		{Method: "GET", Path: "/admin/changes", Access: hostapi.AccessAdmin},
 		{Method: "POST", Path: "/admin/changes/retry/", Access: hostapi.AccessAdmin},
+		{Method: "GET", Path: "/configure", Access: hostapi.AccessPublic, Page: true},
+		{Method: "GET", Path: "/checkout", Access: hostapi.AccessUser, Page: true},
+		{Method: "POST", Path: "/checkout/summary", Access: hostapi.AccessUser, Page: true},
+		{Method: "POST", Path: "/checkout/place", Access: hostapi.AccessUser, Page: true},
+		{Method: "GET", Path: "/change", Access: hostapi.AccessClient, Page: true},
+		{Method: "POST", Path: "/change/review", Access: hostapi.AccessClient, Page: true},
+		{Method: "POST", Path: "/change/confirm", Access: hostapi.AccessClient, Page: true},
+		{Method: "POST", Path: "/change/withdraw", Access: hostapi.AccessClient, Page: true},
 	}
 	if !reflect.DeepEqual(f.info.Routes, want) {
 		t.Fatalf("routes: %+v", f.info.Routes)

@@ -182,38 +182,54 @@ custom_build = VALUES(custom_build), updated_at = VALUES(updated_at)`
 	listChanges = `SELECT ` + changeColumns + ` FROM ext_configoptions_changes WHERE (? = '' OR state = ?) AND (? = 0 OR service_id = ?) ORDER BY id DESC LIMIT 200`
 )
 
+// serviceState is what a service holds (locked prices), the groups it
+// may change and its open change: GET /service and the change page.
+type serviceState struct {
+	ServiceID uint64            `json:"service_id"`
+	Mode      catalog.GroupMode `json:"mode"`
+	Held      []heldView        `json:"held"`
+	Groups    []groupDoc        `json:"groups"`
+	Open      *changeView       `json:"open_change,omitempty"`
+	// groups and held are the same, for the change page's form.
+	groups []catalog.Group
+	held   []heldChoice
+}
+
+type heldView struct {
+	OptionID    uint64 `json:"option_id"`
+	Option      string `json:"option"`
+	Value       string `json:"value"`
+	LockedPrice string `json:"locked_price"`
+}
+
 // serviceOptions is GET /service: what the linked service holds, the groups
 // it may change, and its open change.
-func (m *Module) serviceOptions(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) serviceOptions(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	svc, err := linkedService(req)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
+	out, err := m.serviceState(ctx, svc)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
+}
+
+func (m *Module) serviceState(ctx context.Context, svc hostapi.Service) (serviceState, error) {
 	held, byo, err := m.held(ctx, "", svc.ID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return serviceState{}, err
 	}
 	all, err := m.loadCatalog(ctx)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return serviceState{}, err
 	}
 	groups, err := serviceGroups(all, svc, held, byo)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return serviceState{}, err
 	}
-	type heldView struct {
-		OptionID    uint64 `json:"option_id"`
-		Option      string `json:"option"`
-		Value       string `json:"value"`
-		LockedPrice string `json:"locked_price"`
-	}
-	out := struct {
-		ServiceID uint64            `json:"service_id"`
-		Mode      catalog.GroupMode `json:"mode"`
-		Held      []heldView        `json:"held"`
-		Groups    []groupDoc        `json:"groups"`
-		Open      *changeView       `json:"open_change,omitempty"`
-	}{ServiceID: svc.ID, Mode: catalog.Preset, Held: []heldView{}, Groups: []groupDoc{}}
+	out := serviceState{ServiceID: svc.ID, Mode: catalog.Preset, Held: []heldView{}, Groups: []groupDoc{}, groups: groups, held: held}
 	for _, g := range groups {
 		out.Groups = append(out.Groups, groupView(groupRecord{Group: g}, selectionCounts{}))
 	}
@@ -222,19 +238,19 @@ func (m *Module) serviceOptions(ctx context.Context, req hostapi.HTTPRequest, _ 
 	}
 	sel, err := catalog.Revalidate(groups, heldChoices(held))
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return serviceState{}, err
 	}
 	locked := lockedByOption(held)
 	for _, s := range sel {
 		out.Held = append(out.Held, heldView{OptionID: s.Option.ID, Option: s.Option.Name, Value: shownChoice(s), LockedPrice: money.Format(locked[s.Option.ID].LockedPrice)})
 	}
 	if c, ok, err := m.changeWhere(ctx, "", selectOpenChange, svc.ID); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return serviceState{}, err
 	} else if ok {
 		v := c.view()
 		out.Open = &v
 	}
-	return jsonResponse(http.StatusOK, out)
+	return out, nil
 }
 
 // linkedService is the service a client link is bound to, as the host read
@@ -347,24 +363,33 @@ func shownChoice(s catalog.Selected) string {
 }
 
 // changeQuote is POST /change/quote: the priced change, nothing written.
-func (m *Module) changeQuote(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) changeQuote(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	svc, err := linkedService(req)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	var in changeRequest
 	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
-	inputs, err := m.changeInputs(ctx, svc, req.Settings)
+	v, err := m.quoteChange(ctx, svc, req.Settings, in)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
+	}
+	return http.StatusOK, v, nil
+}
+
+// quoteChange prices a change of svc and writes nothing.
+func (m *Module) quoteChange(ctx context.Context, svc hostapi.Service, settings *hostapi.PanelSettings, in changeRequest) (changeView, error) {
+	inputs, err := m.changeInputs(ctx, svc, settings)
+	if err != nil {
+		return changeView{}, err
 	}
 	pc, err := m.priceChange(ctx, "", svc, inputs, in)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return changeView{}, err
 	}
-	return jsonResponse(http.StatusOK, pc.view)
+	return pc.view, nil
 }
 
 // changeInputs is what pricing a change reads besides the service's own
@@ -664,40 +689,55 @@ func (c changeRecord) view() changeView {
 // its invoice for an upgrade, in one transaction; a downgrade or an even
 // swap is then applied at once. One change per (service, Idempotency-Key):
 // a replay answers the first; a service has one open change at a time.
-func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	svc, err := linkedService(req)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	key, err := idempotencyKey(req)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
+	status, v, err := m.changeOptions(ctx, svc, req.Settings, key, func() (changeRequest, error) {
+		var in changeRequest
+		return in, hostapi.DecodeJSON(req.Body, &in)
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return status, v, nil
+}
+
+// changeOptions is placing a change's one code path, for the JSON route
+// and the change page: a replayed key answers the first change (200)
+// before the request is read; otherwise read gives it, and it is priced
+// and written (201).
+func (m *Module) changeOptions(ctx context.Context, svc hostapi.Service, settings *hostapi.PanelSettings, key string, read func() (changeRequest, error)) (int, changeView, error) {
 	if c, ok, err := m.changeWhere(ctx, "", selectChangeByKey, svc.ID, key); err != nil || ok {
 		if err != nil {
-			return hostapi.HTTPResponse{}, err
+			return 0, changeView{}, err
 		}
-		return jsonResponse(http.StatusOK, c.view())
+		return http.StatusOK, c.view(), nil
 	}
-	var in changeRequest
-	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
-		return hostapi.HTTPResponse{}, err
+	in, err := read()
+	if err != nil {
+		return 0, changeView{}, err
 	}
 	h := m.hostAPI()
-	inputs, err := m.changeInputs(ctx, svc, req.Settings)
+	inputs, err := m.changeInputs(ctx, svc, settings)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, changeView{}, err
 	}
 	tx, err := h.Store.Begin(ctx)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, changeView{}, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	// Read what the service holds inside the transaction: a change applied
 	// a moment ago is priced from.
 	pc, err := m.priceChange(ctx, tx.ID(), svc, inputs, in)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, changeView{}, err
 	}
 	state := ChangePaid // nothing to pay: applied at once
 	if pc.due.IsPositive() {
@@ -711,18 +751,18 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 		_ = tx.Rollback(ctx)
 		if c, ok, err := m.changeWhere(ctx, "", selectChangeByKey, svc.ID, key); err != nil || ok {
 			if err != nil {
-				return hostapi.HTTPResponse{}, err
+				return 0, changeView{}, err
 			}
-			return jsonResponse(http.StatusOK, c.view())
+			return http.StatusOK, c.view(), nil
 		}
 		msg := fmt.Sprintf("service %d already has a change in progress", svc.ID)
 		if c, ok, _ := m.changeWhere(ctx, "", selectOpenChange, svc.ID); ok && c.InvoiceNumber != nil {
 			msg += fmt.Sprintf(": pay invoice %s, or cancel that change, first", *c.InvoiceNumber)
 		}
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "%s", msg)
+		return 0, changeView{}, hostapi.Errorf(hostapi.CodeConflict, "%s", msg)
 	}
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, changeView{}, err
 	}
 	id := uint64(res.LastInsertID)
 	pc.view.ChangeID, pc.view.State = id, state
@@ -739,10 +779,10 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 			}},
 		})
 		if err != nil {
-			return hostapi.HTTPResponse{}, err
+			return 0, changeView{}, err
 		}
 		if _, err := h.Store.Exec(ctx, tx.ID(), setChangeInvoice, inv.ID, inv.Number, id); err != nil {
-			return hostapi.HTTPResponse{}, err
+			return 0, changeView{}, err
 		}
 		pc.view.InvoiceID, pc.view.InvoiceNumber, pc.view.PayURL = inv.ID, inv.Number, inv.PayURL
 	}
@@ -752,10 +792,10 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 		Message: fmt.Sprintf("options change priced: %s %s per cycle, recurring %s, %s due today", pc.view.CycleDelta, svc.Currency, pc.view.RecurringDelta, pc.view.DueToday),
 		Data:    data,
 	}); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, changeView{}, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, changeView{}, err
 	}
 	if state == ChangePaid {
 		// Applied now; should the adapter be down, the change stays paid
@@ -768,7 +808,7 @@ func (m *Module) placeChange(ctx context.Context, req hostapi.HTTPRequest, _ uin
 			pc.view.Reason = "the server could not be changed yet: it will be retried"
 		}
 	}
-	return jsonResponse(http.StatusCreated, pc.view)
+	return http.StatusCreated, pc.view, nil
 }
 
 func truncate(s string, n int) string {
@@ -1124,36 +1164,45 @@ func sameHeld(a, b []heldChoice) bool {
 // cancelChange is POST /change/cancel: the client withdraws the service's
 // unpaid upgrade, which frees the service for another change. Paying its
 // invoice afterwards flags the change for a refund; it is never applied.
-func (m *Module) cancelChange(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) cancelChange(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	svc, err := linkedService(req)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
+	v, err := m.cancelOpenChange(ctx, svc)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, v, nil
+}
+
+// cancelOpenChange withdraws svc's unpaid change.
+func (m *Module) cancelOpenChange(ctx context.Context, svc hostapi.Service) (changeView, error) {
 	c, ok, err := m.changeWhere(ctx, "", selectOpenChange, svc.ID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return changeView{}, err
 	}
 	if !ok {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeNotFound, "service %d has no change in progress", svc.ID)
+		return changeView{}, hostapi.Errorf(hostapi.CodeNotFound, "service %d has no change in progress", svc.ID)
 	}
 	if c.State != ChangeAwaitingPayment {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "change %d is %s: only an unpaid change can be cancelled", c.ID, c.State)
+		return changeView{}, hostapi.Errorf(hostapi.CodePrecondition, "change %d is %s: only an unpaid change can be cancelled", c.ID, c.State)
 	}
 	if inv, err := m.hostAPI().Panel.Invoice(ctx, *c.InvoiceID); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return changeView{}, err
 	} else if inv.Status == hostapi.InvoicePaid {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "invoice %s is paid already: the change is being applied", inv.Number)
+		return changeView{}, hostapi.Errorf(hostapi.CodePrecondition, "invoice %s is paid already: the change is being applied", inv.Number)
 	}
 	moved, err := m.closeChange(ctx, c, ChangeAwaitingPayment, ChangeCancelled, "cancelled by the client")
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return changeView{}, err
 	}
 	if !moved {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "change %d moved on meanwhile; look again", c.ID)
+		return changeView{}, hostapi.Errorf(hostapi.CodeConflict, "change %d moved on meanwhile; look again", c.ID)
 	}
 	m.auditChange(ctx, "", c, "configoptions.change_cancelled", fmt.Sprintf("change %d cancelled by the client; invoice %d is left unpaid", c.ID, *c.InvoiceID), nil)
 	c.State = ChangeCancelled
-	return jsonResponse(http.StatusOK, c.view())
+	return c.view(), nil
 }
 
 // adminChange is a change as the admin API shows it.
@@ -1204,56 +1253,56 @@ func adminChangeView(c changeRecord) adminChange {
 
 // adminListChanges is GET /admin/changes[?state=&service_id=]: the latest
 // 200 changes, newest first.
-func (m *Module) adminListChanges(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminListChanges(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	state := first(req.Query, "state")
 	switch state {
 	case "", ChangeAwaitingPayment, ChangePaid, ChangeApplying, ChangeApplied, ChangeFailed, ChangeFlagged, ChangeCancelled:
 	default:
-		return hostapi.HTTPResponse{}, hostapi.Invalid("state", "unknown change state %q", state)
+		return 0, nil, hostapi.Invalid("state", "unknown change state %q", state)
 	}
 	var serviceID uint64
 	if s := first(req.Query, "service_id"); s != "" {
 		n, err := strconv.ParseUint(s, 10, 64)
 		if err != nil || n == 0 {
-			return hostapi.HTTPResponse{}, hostapi.Invalid("service_id", "%q is not a service id", s)
+			return 0, nil, hostapi.Invalid("service_id", "%q is not a service id", s)
 		}
 		serviceID = n
 	}
 	rows, err := m.hostAPI().Store.Query(ctx, "", listChanges, state, state, serviceID, serviceID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	out := make([]adminChange, 0, rows.Len())
 	for i := 0; i < rows.Len(); i++ {
 		c, err := scanChange(rows, i)
 		if err != nil {
-			return hostapi.HTTPResponse{}, err
+			return 0, nil, err
 		}
 		out = append(out, adminChangeView(c))
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"changes": out})
+	return http.StatusOK, map[string]any{"changes": out}, nil
 }
 
 // adminRetryChange is POST /admin/changes/retry/{id}: a failed change is
 // claimed again and applied now (it keeps its locked prices). Only a
 // failed change can be retried; a flagged one needs a refund, not a retry.
-func (m *Module) adminRetryChange(ctx context.Context, _ hostapi.HTTPRequest, id uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminRetryChange(ctx context.Context, _ hostapi.HTTPRequest, id uint64) (int, any, error) {
 	c, ok, err := m.changeWhere(ctx, "", selectChangeByID, id)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if !ok {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeNotFound, "no change %d", id)
+		return 0, nil, hostapi.Errorf(hostapi.CodeNotFound, "no change %d", id)
 	}
 	if c.State != ChangeFailed {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "change %d is %s: only a failed change can be retried", id, c.State)
+		return 0, nil, hostapi.Errorf(hostapi.CodePrecondition, "change %d is %s: only a failed change can be retried", id, c.State)
 	}
 	res, err := m.hostAPI().Store.Exec(ctx, "", resetChange, "retried by an admin", m.now().UTC(), id)
 	if errors.Is(err, hostapi.ErrConflict) {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "service %d has another change in progress", c.ServiceID)
+		return 0, nil, hostapi.Errorf(hostapi.CodeConflict, "service %d has another change in progress", c.ServiceID)
 	}
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if res.RowsAffected == 1 {
 		m.auditChange(ctx, "", c, "configoptions.change_retried", fmt.Sprintf("change %d retried by an admin", id), nil)
@@ -1266,9 +1315,9 @@ func (m *Module) adminRetryChange(ctx context.Context, _ hostapi.HTTPRequest, id
 	}
 	c, _, err = m.changeWhere(ctx, "", selectChangeByID, id)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
-	return jsonResponse(http.StatusOK, adminChangeView(c))
+	return http.StatusOK, adminChangeView(c), nil
 }
 
 // finishPendingChanges is the reconcile round's part: it applies changes

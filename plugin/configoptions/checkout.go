@@ -54,6 +54,8 @@ type checkoutView struct {
 	Discount       string            `json:"discount,omitempty"`
 	DueToday       string            `json:"due_today"`
 	Properties     map[string]string `json:"properties"`
+	// term is the price column of the cycle, for the checkout page.
+	term catalog.Term
 }
 
 // maxIdempotencyKey is the checkouts table's key column width.
@@ -79,24 +81,34 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 //
 // One order per (user, Idempotency-Key): a replay answers what the first
 // request made.
-func (m *Module) checkout(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) checkout(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	key, err := idempotencyKey(req)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
-	userID := req.Principal.UserID
+	return m.order(ctx, req.Principal.UserID, key, func() (checkoutRequest, error) {
+		var in checkoutRequest
+		return in, hostapi.DecodeJSON(req.Body, &in)
+	})
+}
+
+// order is the checkout's one code path, for the JSON route and the
+// checkout page: a replayed key answers the first order (200) before the
+// request is even read; otherwise read gives it, and it is priced and
+// placed (201).
+func (m *Module) order(ctx context.Context, userID uint64, key string, read func() (checkoutRequest, error)) (int, checkoutView, error) {
 	if done, ok, err := m.findCheckout(ctx, userID, key); err != nil || ok {
-		return done, err
+		return http.StatusOK, done, err
 	}
-	var in checkoutRequest
-	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
-		return hostapi.HTTPResponse{}, err
-	}
-	order, view, err := m.priceCheckout(ctx, userID, in)
+	in, err := read()
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, checkoutView{}, err
 	}
-	return m.placeCheckout(ctx, userID, key, order, view)
+	pc, view, err := m.priceCheckout(ctx, userID, in)
+	if err != nil {
+		return 0, checkoutView{}, err
+	}
+	return m.placeCheckout(ctx, userID, key, pc, view)
 }
 
 // pricedCheckout is a checkout's order and selections, priced.
@@ -251,7 +263,7 @@ func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRe
 		Currency: currency, Cycle: plan.Cycle.String(), Mode: mode,
 		PlanPrice: money.Format(planPrice), OptionsPrice: money.Format(q.Total),
 		RecurringPrice: money.Format(recurring), SetupFee: money.Format(setup), DueToday: money.Format(due),
-		Properties: props, Lines: []quoteLine{},
+		Properties: props, Lines: []quoteLine{}, term: term,
 	}
 	if applied != nil {
 		view.Coupon, view.Discount = applied.code, money.Format(discount)
@@ -327,11 +339,11 @@ func checkoutDescription(groups []catalog.Group, mode catalog.GroupMode, c hosta
 // placeCheckout writes the checkout in one transaction. The checkout row
 // goes first: a concurrent request with the same key waits on its unique
 // key and then finds it.
-func (m *Module) placeCheckout(ctx context.Context, userID uint64, key string, pc pricedCheckout, view checkoutView) (hostapi.HTTPResponse, error) {
+func (m *Module) placeCheckout(ctx context.Context, userID uint64, key string, pc pricedCheckout, view checkoutView) (int, checkoutView, error) {
 	h := m.hostAPI()
 	tx, err := h.Store.Begin(ctx)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, checkoutView{}, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	now := m.now().UTC()
@@ -339,12 +351,12 @@ func (m *Module) placeCheckout(ctx context.Context, userID uint64, key string, p
 	if errors.Is(err, hostapi.ErrConflict) {
 		_ = tx.Rollback(ctx)
 		if done, ok, err := m.findCheckout(ctx, userID, key); err != nil || ok {
-			return done, err
+			return http.StatusOK, done, err
 		}
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "this checkout is being placed; retry with the same Idempotency-Key")
+		return 0, checkoutView{}, hostapi.Errorf(hostapi.CodeConflict, "this checkout is being placed; retry with the same Idempotency-Key")
 	}
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, checkoutView{}, err
 	}
 	if pc.coupon != nil {
 		// Again under the coupon's lock: another checkout may have taken
@@ -352,16 +364,16 @@ func (m *Module) placeCheckout(ctx context.Context, userID uint64, key string, p
 		base, options := pc.discountBase()
 		d, err := pc.coupon.apply(ctx, h.Panel, tx.ID(), userID, base, options)
 		if err != nil {
-			return hostapi.HTTPResponse{}, err
+			return 0, checkoutView{}, err
 		}
 		if !d.Amount.Equal(pc.coupon.amount) {
-			return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "coupon %q changed while the order was placed: order again", pc.coupon.code)
+			return 0, checkoutView{}, hostapi.Errorf(hostapi.CodeConflict, "coupon %q changed while the order was placed: order again", pc.coupon.code)
 		}
 		pc.order.CouponID = d.couponID
 	}
 	created, err := h.Panel.CreateServiceOrder(ctx, tx.ID(), pc.order)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, checkoutView{}, err
 	}
 	for _, s := range pc.selection {
 		var valueID, quantity, text any
@@ -376,7 +388,7 @@ func (m *Module) placeCheckout(ctx context.Context, userID uint64, key string, p
 		}
 		if _, err := h.Store.Exec(ctx, tx.ID(), insertSelection, created.ServiceID, s.Option.ID, valueID, quantity, text,
 			pc.prices[s.Option.ID], pc.hourly[s.Option.ID], string(pc.cycle.Type), pc.cycle.Period, string(pc.cycle.Unit), pc.byo, now, now); err != nil {
-			return hostapi.HTTPResponse{}, err
+			return 0, checkoutView{}, err
 		}
 	}
 	view.CheckoutID = uint64(res.LastInsertID)
@@ -384,49 +396,48 @@ func (m *Module) placeCheckout(ctx context.Context, userID uint64, key string, p
 	view.InvoiceNumber, view.PayURL = created.Invoice.Number, created.Invoice.PayURL
 	snapshot, err := json.Marshal(view)
 	if err != nil {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeInternal, "encode checkout: %w", err)
+		return 0, checkoutView{}, hostapi.Errorf(hostapi.CodeInternal, "encode checkout: %w", err)
 	}
 	if _, err := h.Store.Exec(ctx, tx.ID(), finishCheckout, created.ServiceID, created.Invoice.ID, string(snapshot), view.CheckoutID); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, checkoutView{}, err
 	}
 	if _, err := h.Audit.Write(ctx, tx.ID(), hostapi.AuditEntry{
 		Action: "configoptions.checkout", ServiceID: created.ServiceID, UserID: userID, Subject: fmt.Sprintf("checkout:%d", view.CheckoutID),
 		Message: fmt.Sprintf("ordered %s at %s %s recurring, %s due on invoice %d", view.Mode, view.RecurringPrice, view.Currency, view.DueToday, created.Invoice.ID),
 		Data:    snapshot,
 	}); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, checkoutView{}, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, checkoutView{}, err
 	}
-	return jsonResponse(http.StatusCreated, view)
+	return http.StatusCreated, view, nil
 }
 
 // findCheckout answers a replayed idempotency key with what the first
 // request made.
-func (m *Module) findCheckout(ctx context.Context, userID uint64, key string) (hostapi.HTTPResponse, bool, error) {
+func (m *Module) findCheckout(ctx context.Context, userID uint64, key string) (checkoutView, bool, error) {
 	rows, err := m.hostAPI().Store.Query(ctx, "", selectCheckout, userID, key)
 	if err != nil {
-		return hostapi.HTTPResponse{}, false, err
+		return checkoutView{}, false, err
 	}
 	if rows.Len() == 0 {
-		return hostapi.HTTPResponse{}, false, nil
+		return checkoutView{}, false, nil
 	}
 	var state, snapshot string
 	if err := rows.Scan(0, &state, &snapshot); err != nil {
-		return hostapi.HTTPResponse{}, false, hostapi.Errorf(hostapi.CodeInternal, "read checkout: %w", err)
+		return checkoutView{}, false, hostapi.Errorf(hostapi.CodeInternal, "read checkout: %w", err)
 	}
 	if state == "creating" {
 		// Written by a transaction that is still open cannot be seen here;
 		// a committed "creating" row would be a bug, not a retry.
-		return hostapi.HTTPResponse{}, false, hostapi.Errorf(hostapi.CodeConflict, "checkout for this key is incomplete")
+		return checkoutView{}, false, hostapi.Errorf(hostapi.CodeConflict, "checkout for this key is incomplete")
 	}
 	var view checkoutView
 	if err := json.Unmarshal([]byte(snapshot), &view); err != nil {
-		return hostapi.HTTPResponse{}, false, hostapi.Errorf(hostapi.CodeInternal, "decode checkout: %w", err)
+		return checkoutView{}, false, hostapi.Errorf(hostapi.CodeInternal, "decode checkout: %w", err)
 	}
-	resp, err := jsonResponse(http.StatusOK, view)
-	return resp, true, err
+	return view, true, nil
 }
 
 // checkoutPaid closes the checkout whose first invoice was paid in full.

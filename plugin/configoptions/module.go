@@ -13,8 +13,8 @@ package configoptions
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"html/template"
 	"maps"
 	"net/http"
 	"slices"
@@ -45,52 +45,70 @@ type Module struct {
 	now   func() time.Time
 	// snapshot is the catalog the public quote reads (see quote.go).
 	snapshot catalogSnapshot
+	// mux serves the routes table; pages are the templates of pages.go.
+	mux   *http.ServeMux
+	pages *template.Template
 }
 
 // New returns the module; the host configures it.
-func New() *Module { return &Module{now: time.Now} }
+func New() *Module {
+	m := &Module{now: time.Now, pages: pageTemplates}
+	m.mux = m.newMux()
+	return m
+}
 
 // Serve runs the module as a plugin process.
 func Serve() { hostapi.ServeModule(New()) }
 
-// handler serves one route. id is the number in a route whose path ends in
-// "/{id}", 0 otherwise.
-type handler func(m *Module, ctx context.Context, req hostapi.HTTPRequest, id uint64) (hostapi.HTTPResponse, error)
+// apiHandler serves one JSON route from the host's request: a status and
+// a value to answer as JSON, or a typed error. id is the route's {id}, 0
+// for a route without one.
+type apiHandler func(m *Module, ctx context.Context, req hostapi.HTTPRequest, id uint64) (int, any, error)
 
-// route is one HTTP route: Describe declares it to the host and HandleHTTP
-// dispatches on it, so the two cannot disagree.
+// pageHandler serves one HTML page (see pages.go).
+type pageHandler func(m *Module, w http.ResponseWriter, r *http.Request)
+
+// route is one HTTP route: Describe declares it to the host and the mux
+// serves it, so the two cannot disagree.
 type route struct {
 	method string
-	// path is relative to /m/configoptions; a trailing "/{id}" matches one
-	// positive number.
+	// path is relative to /m/configoptions, a pattern of http.ServeMux; a
+	// trailing "/{id}" matches one positive number.
 	path   string
 	access hostapi.Access
-	handle handler
+	api    apiHandler
+	page   pageHandler
 }
 
 const idSegment = "/{id}"
 
-// routes is every route the module serves.
-//
-// Public routes (the catalog a storefront shows) and client routes (quote,
-// checkout, a service's selections) are added to this table, next to the
-// admin routes, as they are written; HandleHTTP checks each route's access
-// level, so a new route needs no check of its own.
+// routes is every route the module serves. The mux checks each route's
+// access level, so a new route needs no check of its own.
 var routes = []route{
-	{"GET", "/admin/groups", hostapi.AccessAdmin, (*Module).adminListGroups},
-	{"POST", "/admin/groups", hostapi.AccessAdmin, (*Module).adminCreateGroup},
-	{"GET", "/admin/groups" + idSegment, hostapi.AccessAdmin, (*Module).adminGetGroup},
-	{"PUT", "/admin/groups" + idSegment, hostapi.AccessAdmin, (*Module).adminReplaceGroup},
-	{"DELETE", "/admin/groups" + idSegment, hostapi.AccessAdmin, (*Module).adminDeleteGroup},
-	{"POST", "/admin/seed", hostapi.AccessAdmin, (*Module).adminSeed},
-	{"POST", "/quote", hostapi.AccessPublic, (*Module).publicQuote},
-	{"POST", "/checkout", hostapi.AccessUser, (*Module).checkout},
-	{"GET", "/service", hostapi.AccessClient, (*Module).serviceOptions},
-	{"POST", "/change/quote", hostapi.AccessClient, (*Module).changeQuote},
-	{"POST", "/change", hostapi.AccessClient, (*Module).placeChange},
-	{"POST", "/change/cancel", hostapi.AccessClient, (*Module).cancelChange},
-	{"GET", "/admin/changes", hostapi.AccessAdmin, (*Module).adminListChanges},
-	{"POST", "/admin/changes/retry" + idSegment, hostapi.AccessAdmin, (*Module).adminRetryChange},
+	{method: "GET", path: "/admin/groups", access: hostapi.AccessAdmin, api: (*Module).adminListGroups},
+	{method: "POST", path: "/admin/groups", access: hostapi.AccessAdmin, api: (*Module).adminCreateGroup},
+	{method: "GET", path: "/admin/groups" + idSegment, access: hostapi.AccessAdmin, api: (*Module).adminGetGroup},
+	{method: "PUT", path: "/admin/groups" + idSegment, access: hostapi.AccessAdmin, api: (*Module).adminReplaceGroup},
+	{method: "DELETE", path: "/admin/groups" + idSegment, access: hostapi.AccessAdmin, api: (*Module).adminDeleteGroup},
+	{method: "POST", path: "/admin/seed", access: hostapi.AccessAdmin, api: (*Module).adminSeed},
+	{method: "POST", path: "/quote", access: hostapi.AccessPublic, api: (*Module).publicQuote},
+	{method: "POST", path: "/checkout", access: hostapi.AccessUser, api: (*Module).checkout},
+	{method: "GET", path: "/service", access: hostapi.AccessClient, api: (*Module).serviceOptions},
+	{method: "POST", path: "/change/quote", access: hostapi.AccessClient, api: (*Module).changeQuote},
+	{method: "POST", path: "/change", access: hostapi.AccessClient, api: (*Module).placeChange},
+	{method: "POST", path: "/change/cancel", access: hostapi.AccessClient, api: (*Module).cancelChange},
+	{method: "GET", path: "/admin/changes", access: hostapi.AccessAdmin, api: (*Module).adminListChanges},
+	{method: "POST", path: "/admin/changes/retry" + idSegment, access: hostapi.AccessAdmin, api: (*Module).adminRetryChange},
+	// Pages (pages.go): HTML a browser opens, their forms and live
+	// fragments.
+	{method: "GET", path: "/configure", access: hostapi.AccessPublic, page: (*Module).configurePage},
+	{method: "GET", path: "/checkout", access: hostapi.AccessUser, page: (*Module).checkoutPage},
+	{method: "POST", path: "/checkout/summary", access: hostapi.AccessUser, page: (*Module).checkoutPage},
+	{method: "POST", path: "/checkout/place", access: hostapi.AccessUser, page: (*Module).checkoutPlace},
+	{method: "GET", path: "/change", access: hostapi.AccessClient, page: (*Module).changePage},
+	{method: "POST", path: "/change/review", access: hostapi.AccessClient, page: (*Module).changePage},
+	{method: "POST", path: "/change/confirm", access: hostapi.AccessClient, page: (*Module).changeConfirm},
+	{method: "POST", path: "/change/withdraw", access: hostapi.AccessClient, page: (*Module).changeWithdraw},
 }
 
 // hostRoutes turns the table into the host's form: "/x/{id}" becomes the
@@ -99,13 +117,63 @@ func hostRoutes() []hostapi.Route {
 	out := make([]hostapi.Route, 0, len(routes))
 	seen := map[string]bool{}
 	for _, r := range routes {
-		hr := hostapi.Route{Method: r.method, Path: strings.TrimSuffix(r.path, idSegment[1:]), Access: r.access}
+		hr := hostapi.Route{Method: r.method, Path: strings.TrimSuffix(r.path, idSegment[1:]), Access: r.access, Page: r.page != nil}
 		if key := hr.Method + " " + hr.Path; !seen[key] {
 			seen[key] = true
 			out = append(out, hr)
 		}
 	}
 	return out
+}
+
+// newMux is the module's router, built once: every route of the table
+// behind its access check, and a JSON 404 for anything else.
+func (m *Module) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.path, m.serve(rt))
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { notFound(w) })
+	return mux
+}
+
+// serve is one route's handler. The host already checked the route's
+// access level; the module checks it again so that a request reaching it
+// by any other path (a test, a misdeclared route) is still refused.
+func (m *Module) serve(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := hostapi.RequestOf(r)
+		if err := allowed(rt.access, req.Principal); err != nil {
+			hostapi.Fail(w, err)
+			return
+		}
+		if rt.page != nil {
+			rt.page(m, w, r)
+			return
+		}
+		var id uint64
+		if strings.HasSuffix(rt.path, idSegment) {
+			n, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
+			if err != nil || n == 0 || strconv.FormatUint(n, 10) != r.PathValue("id") {
+				// Not a positive number: no such route.
+				notFound(w)
+				return
+			}
+			id = n
+		}
+		status, v, err := rt.api(m, r.Context(), *req, id)
+		if err != nil {
+			hostapi.Fail(w, err)
+			return
+		}
+		hostapi.WriteJSON(w, status, v)
+	})
+}
+
+// notFound is the JSON 404 of an unknown route, in the shape the host
+// gives typed errors.
+func notFound(w http.ResponseWriter) {
+	hostapi.WriteJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{Code: string(hostapi.CodeNotFound), Message: "no such route"}})
 }
 
 // Describe tells the host the module's routes, events and migrations.
@@ -174,44 +242,10 @@ func (m *Module) HandleEvent(ctx context.Context, ev hostapi.Event) (hostapi.Eve
 	return m.checkoutPaid(ctx, ev.InvoiceID)
 }
 
-// HandleHTTP dispatches a request the host has authenticated. The host
-// already checked the route's access level; the module checks it again so
-// that a request reaching it by any other path (a test, a misdeclared
-// route) is still refused.
+// HandleHTTP serves a request the host has authenticated with the
+// module's mux.
 func (m *Module) HandleHTTP(ctx context.Context, req hostapi.HTTPRequest) (hostapi.HTTPResponse, error) {
-	for _, r := range routes {
-		id, ok := r.match(req.Method, req.Path)
-		if !ok {
-			continue
-		}
-		if err := allowed(r.access, req.Principal); err != nil {
-			return hostapi.HTTPResponse{}, err
-		}
-		return r.handle(m, ctx, req, id)
-	}
-	return jsonResponse(http.StatusNotFound, errorBody{Error: errorDetail{Code: string(hostapi.CodeNotFound), Message: "no such route"}})
-}
-
-// match reports whether the route serves method and path, with the path's
-// id for an "/{id}" route. A path whose id is not a positive number does not
-// match, and falls through to 404.
-func (r route) match(method, path string) (uint64, bool) {
-	if method != r.method {
-		return 0, false
-	}
-	prefix, hasID := strings.CutSuffix(r.path, idSegment)
-	if !hasID {
-		return 0, path == r.path
-	}
-	rest, ok := strings.CutPrefix(path, prefix+"/")
-	if !ok {
-		return 0, false
-	}
-	id, err := strconv.ParseUint(rest, 10, 64)
-	if err != nil || id == 0 {
-		return 0, false
-	}
-	return id, true
+	return hostapi.HandleWith(ctx, m.mux, req)
 }
 
 func allowed(access hostapi.Access, p hostapi.Principal) error {
@@ -246,12 +280,4 @@ type errorBody struct {
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
-}
-
-func jsonResponse(status int, v any) (hostapi.HTTPResponse, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeInternal, "encode response: %w", err)
-	}
-	return hostapi.HTTPResponse{Status: status, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: b}, nil
 }

@@ -2,6 +2,8 @@ package configoptions
 
 import (
 	"errors"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/upsell-io/upsell/hostapi"
@@ -46,29 +48,35 @@ func TestParsePrice(t *testing.T) {
 }
 
 func TestRouteMatch(t *testing.T) {
-	r := route{method: "GET", path: "/admin/groups/{id}"}
-	for path, want := range map[string]uint64{
-		"/admin/groups/7":    7,
-		"/admin/groups/0":    0,
-		"/admin/groups/":     0,
-		"/admin/groups":      0,
-		"/admin/groups/-1":   0,
-		"/admin/groups/7/x":  0,
-		"/admin/groups/7x":   0,
-		"/admin/groupsx/7":   0,
-		"/admin/groups/+7":   0,
-		"/admin/groups/0x10": 0,
+	// An unconfigured module: a path that reaches the handler answers
+	// unavailable (it has no store), one that does not is the JSON 404.
+	m := New()
+	admin := hostapi.Principal{Kind: hostapi.Admin}
+	for path, reaches := range map[string]bool{
+		"/admin/groups/7":    true,
+		"/admin/groups/0":    false,
+		"/admin/groups/":     false,
+		"/admin/groups/-1":   false,
+		"/admin/groups/7/x":  false,
+		"/admin/groups/7x":   false,
+		"/admin/groupsx/7":   false,
+		"/admin/groups/+7":   false,
+		"/admin/groups/07":   false,
+		"/admin/groups/0x10": false,
 	} {
-		id, ok := r.match("GET", path)
-		if id != want || ok != (want != 0) {
-			t.Errorf("%s: %d %v; want %d", path, id, ok, want)
+		resp, err := m.HandleHTTP(t.Context(), hostapi.HTTPRequest{Method: "GET", Path: path, Principal: admin})
+		switch {
+		case reaches && !errors.Is(err, hostapi.ErrUnavailable):
+			t.Errorf("%s: %d %s %v; want the handler (unavailable)", path, resp.Status, resp.Body, err)
+		case !reaches && (err != nil || resp.Status != http.StatusNotFound || !strings.Contains(string(resp.Body), `"not_found"`)):
+			t.Errorf("%s: %d %s %v; want the JSON 404", path, resp.Status, resp.Body, err)
 		}
 	}
-	if _, ok := r.match("PUT", "/admin/groups/7"); ok {
-		t.Error("matched another method")
+	if resp, err := m.HandleHTTP(t.Context(), hostapi.HTTPRequest{Method: "PATCH", Path: "/admin/groups/7", Principal: admin}); err != nil || resp.Status != http.StatusNotFound {
+		t.Errorf("another method: %d %v; want the JSON 404", resp.Status, err)
 	}
-	if _, ok := (route{method: "GET", path: "/admin/groups"}).match("GET", "/admin/groups/"); ok {
-		t.Error("an exact route matched a longer path")
+	if _, err := m.HandleHTTP(t.Context(), hostapi.HTTPRequest{Method: "GET", Path: "/admin/groups/7", Principal: hostapi.Principal{Kind: hostapi.Client, UserID: 1}}); !errors.Is(err, hostapi.ErrPermission) {
+		t.Errorf("a client on an admin route: %v; want permission_denied", err)
 	}
 }
 

@@ -158,18 +158,28 @@ func containsID(ids []uint64, id uint64) bool {
 // publicQuote prices a selection for a pricing page: lines, a total per
 // term, the hourly rate and the monthly cap. Anyone may call it; it writes
 // nothing.
-func (m *Module) publicQuote(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) publicQuote(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
 	var in quoteRequest
 	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
+	out, err := m.quote(ctx, in)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
+}
+
+// quote prices in on the cached catalog: the JSON quote's and the pages'
+// one source of figures.
+func (m *Module) quote(ctx context.Context, in quoteRequest) (quoteResponse, error) {
 	all, err := m.catalog(ctx)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return quoteResponse{}, err
 	}
 	groups, mode, err := selectGroups(all, in)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return quoteResponse{}, err
 	}
 	choices := make([]catalog.Choice, len(in.Choices))
 	for i, c := range in.Choices {
@@ -177,7 +187,7 @@ func (m *Module) publicQuote(ctx context.Context, req hostapi.HTTPRequest, _ uin
 	}
 	sel, err := catalog.Validate(groups, choices)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return quoteResponse{}, err
 	}
 	priceFor := catalog.Price
 	if mode == catalog.BuildYourOwn {
@@ -207,7 +217,7 @@ func (m *Module) publicQuote(ctx context.Context, req hostapi.HTTPRequest, _ uin
 	}
 	monthlyCap, capped, err := catalog.MonthlyCap(sel)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return quoteResponse{}, err
 	}
 	if capped {
 		out.MonthlyCap = money.Format(monthlyCap)
@@ -226,7 +236,7 @@ func (m *Module) publicQuote(ctx context.Context, req hostapi.HTTPRequest, _ uin
 		out.Unpriced[string(catalog.Hourly)] = err.Error()
 	}
 	if len(out.Totals) == 0 && out.HourlyRate == "" {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "this selection has no price on any cycle")
+		return quoteResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "this selection has no price on any cycle")
 	}
-	return jsonResponse(http.StatusOK, out)
+	return out, nil
 }
