@@ -103,6 +103,13 @@ var routes = []hostapi.Route{
 	}},
 	{Method: "POST", Path: "/orders", Access: hostapi.AccessClient},
 	{Method: "GET", Path: "/orders", Access: hostapi.AccessClient},
+	// The shop: pages a browser opens from the client's service page (see
+	// shop.go). The page reads the same offer the list does.
+	{Method: "GET", Path: "/shop", Access: hostapi.AccessClient, Page: true, Prefetch: []hostapi.Prefetch{
+		{Name: offerPrefetch, SQL: selectOffer, Args: []hostapi.PrefetchArg{hostapi.PrefetchServiceID}},
+	}},
+	{Method: "POST", Path: "/shop/confirm", Access: hostapi.AccessClient, Page: true},
+	{Method: "POST", Path: "/shop/buy", Access: hostapi.AccessClient, Page: true},
 	{Method: "GET", Path: "/admin/packages", Access: hostapi.AccessAdmin},
 	{Method: "POST", Path: "/admin/packages", Access: hostapi.AccessAdmin},
 	{Method: "PATCH", Path: "/admin/packages/", Access: hostapi.AccessAdmin},
@@ -163,6 +170,9 @@ func (m *Module) newMux() *http.ServeMux {
 	mux.Handle("GET /orders", jsonFunc(func(r *http.Request) (int, any, error) {
 		return m.clientOrders(r.Context(), hostapi.RequestOf(r).Principal)
 	}))
+	mux.HandleFunc("GET /shop", m.shopPage)
+	mux.HandleFunc("POST /shop/confirm", m.shopConfirm)
+	mux.HandleFunc("POST /shop/buy", m.shopBuy)
 
 	mux.Handle("GET /admin/packages", adminOnly(func(r *http.Request) (int, any, error) {
 		return m.adminListPackages(r.Context())
