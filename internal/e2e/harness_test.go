@@ -176,7 +176,7 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 	t.Cleanup(func() { os.RemoveAll(sockets) })
 	e.cfg = config.Config{
 		Panel:    config.Panel{Kind: "paymenter", BaseURL: "https://panel.example", InvoiceWriter: "sql"},
-		Security: config.Security{AdminToken: secret(), LinkSecret: secret(), WebhookSecret: secret(), LinkTTL: time.Hour},
+		Security: config.Security{AdminToken: secret(), LinkSecret: secret(), WebhookSecret: secret(), LinkTTL: time.Hour, SessionTTL: 30 * time.Minute},
 		Plugins: config.Plugins{SocketDir: sockets, StartTimeout: 30 * time.Second, MaxRestarts: 3, RestartBackoff: 50 * time.Millisecond, RestartWindow: time.Minute,
 			Modules: map[string]map[string]string{"microupsell": moduleSettings},
 			// By default the double's rate limit is off and so is the
