@@ -3,6 +3,7 @@ package hostapi
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code classifies an error so that callers on either side of the wire can
@@ -98,6 +99,48 @@ func Errorf(code Code, format string, args ...any) *Error {
 // Invalid builds a CodeInvalid error naming the offending field.
 func Invalid(field, format string, args ...any) *Error {
 	return &Error{Code: CodeInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// JoinInvalid reports several refused inputs at once, so that a client
+// fixes every field in one round trip instead of one per request. errs are
+// Invalid errors, each naming its field; nil ones are skipped. It returns
+// nil for none and the error itself for one. For several it returns one
+// CodeInvalid *Error whose Field is the first's and whose message lists
+// every refusal after its field:
+//
+//	options.2: option "Plan" is required; options.5: option "Name" is required
+//
+// which is what Error() reads. The wire contract is unchanged: the error
+// detail still carries one field (the first), and the message, which
+// crosses the wire whole, names every one. On this side of the wire Err
+// joins the causes (errors.Join), so errors.As and errors.Is reach each.
+// An error of another code (a failure, not a refusal) is returned alone.
+func JoinInvalid(errs ...error) error {
+	var refused []error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if CodeOf(err) != CodeInvalid {
+			return err
+		}
+		refused = append(refused, err)
+	}
+	switch len(refused) {
+	case 0:
+		return nil
+	case 1:
+		return refused[0]
+	}
+	var first *Error
+	errors.As(refused[0], &first)
+	parts := make([]string, len(refused))
+	for i, err := range refused {
+		parts[i] = err.Error()
+	}
+	// Error() puts the first field back in front of the message.
+	parts[0] = strings.TrimPrefix(parts[0], first.Field+": ")
+	return &Error{Code: CodeInvalid, Field: first.Field, Message: strings.Join(parts, "; "), Err: errors.Join(refused...)}
 }
 
 // CodeOf returns the Code of err, CodeInternal for an untyped error and "" for

@@ -21,6 +21,22 @@ func Round(d decimal.Decimal) decimal.Decimal {
 	return d.Round(Places)
 }
 
+// LessPercent is total less percent % of it, rounded once: the exact
+// percentage comes off and only what remains is rounded, as Paymenter
+// recalculates a price with a percentage coupon (Coupon::calculateDiscount
+// is exact; Service::calculatePrice rounds the price it returns). 154.45
+// less 10 % is 154.45 - 15.445 = 139.005 -> 139.01; rounding the discount
+// first (15.445 -> 15.45) would give 139.00, a cent below the panel's.
+// percent of 100 or more leaves 0, never less; total is an amount.
+func LessPercent(total, percent decimal.Decimal) decimal.Decimal {
+	if percent.GreaterThanOrEqual(hundred) {
+		return decimal.Zero
+	}
+	return Round(total.Sub(total.Mul(percent).Div(hundred)))
+}
+
+var hundred = decimal.NewFromInt(100)
+
 // Precision is the number of digits of Paymenter's amount columns,
 // DECIMAL(17, 2); upsell's own price columns use the same (hourly prices
 // DECIMAL(17, 4)).

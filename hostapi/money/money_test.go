@@ -19,6 +19,31 @@ func TestRound(t *testing.T) {
 	}
 }
 
+// Each name is the hand-worked arithmetic: the exact percentage comes off,
+// and only the rest is rounded (half-up), once.
+func TestLessPercent(t *testing.T) {
+	for _, tc := range []struct {
+		name, total, percent, want string
+	}{
+		{"154.45 - 15.445 = 139.005 -> 139.01 (discount rounded first: 139.00)", "154.45", "10", "139.01"},
+		{"17.95 - 1.795 = 16.155 -> 16.16 (discount rounded first: 16.15)", "17.95", "10", "16.16"},
+		{"0.25 - 0.125 = 0.125 -> 0.13 (discount rounded first: 0.12)", "0.25", "50", "0.13"},
+		{"2.02 - 0.2525 = 1.7675 -> 1.77", "2.02", "12.5", "1.77"},
+		{"12.34 - 1.851 = 10.489 -> 10.49", "12.34", "15", "10.49"},
+		{"21.00 - 2.10 = 18.90, exact", "21.00", "10", "18.90"},
+		{"0 % takes nothing", "21.00", "0", "21.00"},
+		{"100 % takes all", "21.00", "100", "0"},
+		{"150 % takes all, never more", "21.00", "150", "0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := LessPercent(decimal.RequireFromString(tc.total), decimal.RequireFromString(tc.percent))
+			if !got.Equal(decimal.RequireFromString(tc.want)) {
+				t.Errorf("LessPercent(%s, %s) = %s, want %s", tc.total, tc.percent, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestParse(t *testing.T) {
 	for _, ok := range []string{"0", "1.5", "12.34", "-3.10", "1.500", "999999999999999.99"} {
 		if _, err := Parse(ok); err != nil {

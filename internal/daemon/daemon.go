@@ -92,6 +92,11 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 	if _, err := supervisor.Self(); err != nil {
 		return nil, err
 	}
+	if cfg.Security.SessionTTL <= 0 {
+		// A config built in code (tests, embedders) without the loader's
+		// defaults.
+		cfg.Security.SessionTTL = 30 * time.Minute
+	}
 	binding, err := paymenter.New(ctx, db, paymenter.Config{
 		AppKey:        cfg.Panel.AppKey.Reveal(),
 		BaseURL:       cfg.Panel.BaseURL,

@@ -40,8 +40,19 @@ const (
 
 // Run executes the demo, printing to out. It returns an error when any step
 // fails or the end state is not what was paid for.
-func Run(ctx context.Context, out io.Writer) error {
+func Run(ctx context.Context, out io.Writer, opts Options) error {
 	p := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1:0"
+		if opts.Serve {
+			opts.Listen = "127.0.0.1:8080"
+		}
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	}
+	base := "http://" + ln.Addr().String()
 
 	p("== upsell demo: embedded database, Pterodactyl simulator, real plugin processes ==")
 	sqlSrv, err := embeddedsql.Start()
@@ -86,7 +97,7 @@ func Run(ctx context.Context, out io.Writer) error {
 	}
 	p("2. upsell migrate: %d host migrations applied; Paymenter's tables untouched", len(res.Applied))
 
-	cfg := demoConfig()
+	cfg := demoConfig(base)
 	logger := obs.NewLogger(os.Stderr, "warn", "json")
 	d, err := daemon.New(ctx, cfg, db, logger, obs.NewMetrics())
 	if err != nil {
@@ -111,17 +122,30 @@ func Run(ctx context.Context, out io.Writer) error {
 		p("   module migrations: %d applied for %s, tracked apart", len(mres.Applied), info.Name)
 	}
 
-	base, stopHTTP, err := serveDaemon(ctx, d, logger)
-	if err != nil {
-		return err
-	}
+	panel := &demoPanel{d: d, db: db, userID: seeded.UserID, service: seeded.ServiceID,
+		secret: []byte(cfg.Security.LinkSecret.Reveal()), ttl: cfg.Security.LinkTTL}
+	stopHTTP := serveDaemon(ctx, ln, d, logger, panel)
 	defer stopHTTP()
 	intakeCtx, stopIntake := context.WithCancel(ctx)
 	wg := d.RunIntake(intakeCtx, 1)
 	defer wg.Wait()
 	defer stopIntake()
 	w := &walker{p: p, d: d, sim: sim, serverID: serverID, seeded: seeded, base: base, cfg: cfg, http: &http.Client{Timeout: 60 * time.Second}}
-	return w.run(ctx)
+	if err := w.run(ctx); err != nil {
+		return err
+	}
+	if !opts.Serve {
+		return nil
+	}
+	return w.serve(ctx, panel)
+}
+
+// Options are the demo's flags.
+type Options struct {
+	// Serve keeps the daemon up after the walk, for a browser.
+	Serve bool
+	// Listen is the address to serve on (default a free loopback port).
+	Listen string
 }
 
 // payInvoice records a succeeded gateway transaction and marks the invoice
@@ -191,13 +215,16 @@ func serveLoopback(h http.Handler) (string, func(), error) {
 	return "http://" + ln.Addr().String(), func() { srv.Close() }, nil
 }
 
-func demoConfig() config.Config {
+func demoConfig(base string) config.Config {
 	sockets, _ := os.MkdirTemp("", "upd")
 	return config.Config{
-		Panel: config.Panel{Kind: config.PanelPaymenter, BaseURL: "https://panel.example", InvoiceWriter: config.InvoiceWriterSQL},
+		// The demo's stand-in panel is served beside the daemon.
+		Panel: config.Panel{Kind: config.PanelPaymenter, BaseURL: base + panelPath, InvoiceWriter: config.InvoiceWriterSQL},
+		HTTP:  config.HTTP{PublicURL: base},
+		UI:    config.UI{Name: "Demo Hosting", Accent: "#1d4ed8"},
 		Security: config.Security{
 			AdminToken: config.Secret(randomHex()), LinkSecret: config.Secret(randomHex()), WebhookSecret: config.Secret(randomHex()),
-			LinkTTL: time.Hour,
+			LinkTTL: time.Hour, SessionTTL: 30 * time.Minute,
 		},
 		Poller:  config.Poller{Interval: time.Second},
 		Log:     config.Log{Level: "warn", Format: "json"},

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -33,18 +34,16 @@ func randomHex() string {
 	return hex.EncodeToString(b[:])
 }
 
-// serveDaemon serves the daemon's HTTP API on a loopback port.
-func serveDaemon(ctx context.Context, d *daemon.Daemon, logger *slog.Logger) (string, func(), error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, err
-	}
+// serveDaemon serves the daemon's HTTP API, and the demo's stand-in
+// panel, on ln.
+func serveDaemon(ctx context.Context, ln net.Listener, d *daemon.Daemon, logger *slog.Logger, panel *demoPanel) func() {
 	srv := httpserver.New(httpserver.Options{Logger: logger, Metrics: obs.NewMetrics(), Ready: d.Ready})
 	d.Mount(srv)
+	panel.routes(srv)
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { _ = srv.Serve(sctx, ln); close(done) }()
-	return "http://" + ln.Addr().String(), func() { cancel(); <-done }, nil
+	return func() { cancel(); <-done }
 }
 
 // walker drives the demo through the public HTTP API, as the panel, the
@@ -288,5 +287,23 @@ func (w *walker) byoQuote(ctx context.Context, admin map[string]string) error {
 	if q.Totals["monthly"] != "21.00" || q.Totals["annual"] != "252.00" || q.HourlyRate != "0.0340" {
 		return errors.New("the BYO quote is wrong")
 	}
+	return nil
+}
+
+// serve keeps the daemon up after the walk and prints where to click: the
+// demo panel's client area (which signs links as the bridge does), a fresh
+// link straight into the add-on shop, the configurator and a checkout.
+func (w *walker) serve(ctx context.Context, panel *demoPanel) error {
+	shopLink := auth.SignLink(panel.secret, auth.NewLink(panel.userID, panel.service, time.Now(), panel.ttl))
+	p := w.p
+	p("")
+	p("== serving on %s until interrupted (Ctrl-C) ==", w.base)
+	p("  client area (demo panel):  %s%s/", w.base, panelPath)
+	p("  add-on shop (fresh link):  %s/m/microupsell/shop?link=%s", w.base, url.QueryEscape(shopLink))
+	p("  change options:            %s%s/services/%d/options", w.base, panelPath, panel.service)
+	p("  Build-Your-Own configurator: %s/m/configoptions/configure", w.base)
+	p("  checkout (signs in through the demo panel): %s/m/configoptions/checkout?product=%d", w.base, w.seeded.ProductID)
+	p("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/admin/plugins", w.cfg.Security.AdminToken.Reveal(), w.base)
+	<-ctx.Done()
 	return nil
 }

@@ -396,3 +396,128 @@ func TestCheckoutCoupons(t *testing.T) {
 		t.Fatalf("refused coupons wrote rows: %v -> %v", before, after)
 	}
 }
+
+// TestCheckoutNamesEveryFailingOption: "required options must have a
+// selection" (a blank text is none), and one 422 names every failing
+// option, each after its field, so the client fixes them all at once.
+func TestCheckoutNamesEveryFailingOption(t *testing.T) {
+	e := newEnv(t)
+	g := e.createGroup(t, map[string]any{
+		"name": "Game server", "mode": "build_your_own", "service_type": "game", "product_ids": []uint64{e.seeded.ProductID},
+		"options": []map[string]any{
+			{"name": "RAM", "type": "slider", "provisioning_key": "ram_gb", "required": true, "min": 1, "max": 16, "step": 1, "unit": "GB",
+				"unit_prices": map[string]string{"monthly": "1.50"}},
+			{"name": "Storage", "type": "slider", "provisioning_key": "disk_gb", "required": true, "min": 10, "max": 200, "step": 10, "unit": "GB", "sort": 1,
+				"unit_prices": map[string]string{"monthly": "0.08"}},
+			{"name": "Server name", "type": "text", "required": true, "sort": 2},
+		},
+	})
+	ram, disk, name := g.option(t, "RAM"), g.option(t, "Storage"), g.option(t, "Server name")
+	field := func(id uint64) string { return "options." + strconv.FormatUint(id, 10) }
+	tests := []struct {
+		name    string
+		choices []map[string]any
+		message string
+	}{
+		{"RAM over its maximum, storage missing, the name only spaces",
+			[]map[string]any{{"option_id": ram, "quantity": 17}, {"option_id": name, "text": "   "}},
+			field(ram) + `: option "RAM": 17 is above the maximum 16; ` + field(disk) + `: option "Storage" is required; ` +
+				field(name) + `: option "Server name" is required: its text is blank`},
+		{"the name a tab and a newline",
+			[]map[string]any{{"option_id": ram, "quantity": 4}, {"option_id": disk, "quantity": 50}, {"option_id": name, "text": "\t\n"}},
+			field(name) + `: option "Server name" is required: its text is blank`},
+		{"nothing chosen",
+			nil,
+			field(ram) + `: option "RAM" is required; ` + field(disk) + `: option "Storage" is required; ` + field(name) + `: option "Server name" is required`},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := e.checkoutCounts(t)
+			r := e.do("POST", "/m/configoptions/checkout", withKey(e.userLink(), "refuse-"+strconv.Itoa(i)), map[string]any{
+				"product_id": e.seeded.ProductID, "plan_id": e.seeded.PlanID, "service_type": "game", "currency": "EUR", "choices": tt.choices})
+			var got struct {
+				Error struct{ Code, Message string } `json:"error"`
+			}
+			r.decode(t, &got)
+			if r.code != http.StatusUnprocessableEntity || got.Error.Code != "invalid" || got.Error.Message != tt.message {
+				t.Fatalf("%d %s\nwant 422 invalid: %s", r.code, r.body, tt.message)
+			}
+			if after := e.checkoutCounts(t); after != before {
+				t.Fatalf("rows changed: %v -> %v", before, after)
+			}
+		})
+	}
+	// Named, the order goes through.
+	r := e.do("POST", "/m/configoptions/checkout", withKey(e.userLink(), "named"), map[string]any{
+		"product_id": e.seeded.ProductID, "plan_id": e.seeded.PlanID, "service_type": "game", "currency": "EUR",
+		"choices": []map[string]any{{"option_id": ram, "quantity": 4}, {"option_id": disk, "quantity": 50}, {"option_id": name, "text": "mc-1"}}})
+	if r.code != http.StatusCreated {
+		t.Fatalf("named: %d %s", r.code, r.body)
+	}
+}
+
+// TestCheckoutCouponRoundsOnce: a percentage coupon's discounted total is
+// rounded once, half-up, as Paymenter's Service::calculatePrice rounds
+// it, so the price stored is the one the panel computes; and every amount
+// of the answer, line prices included, has exactly 2 decimals.
+func TestCheckoutCouponRoundsOnce(t *testing.T) {
+	e := newEnv(t)
+	g := e.createGroup(t, map[string]any{
+		"name": "Dedicated", "mode": "build_your_own", "service_type": "dedicated", "product_ids": []uint64{e.seeded.ProductID},
+		"options": []map[string]any{
+			{"name": "Servers", "type": "slider", "provisioning_key": "cpu_cores", "required": true, "min": 1, "max": 4, "step": 1, "unit": "servers",
+				"unit_prices": map[string]string{"monthly": "154.45"}},
+		},
+	})
+	for _, c := range []struct {
+		code      string
+		recurring any
+	}{{"TENFIRST", nil}, {"TENEVERY", 0}} {
+		if _, err := e.db.Exec("INSERT INTO coupons (type, applies_to, recurring, code, value) VALUES ('percentage', 'all', ?, ?, '10.00')", c.recurring, c.code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type answer struct {
+		checkoutAnswer
+		PlanPrice string `json:"plan_price"`
+		SetupFee  string `json:"setup_fee"`
+		Discount  string `json:"discount"`
+		Lines     []struct {
+			Prices map[string]string `json:"prices"`
+		} `json:"lines"`
+	}
+	tests := []struct {
+		code                     string
+		due, recurring, discount string
+	}{
+		// 154.45 - 15.445 = 139.005 -> 139.01 due; the discount shown is
+		// 154.45 - 139.01 = 15.44 (rounding 15.445 first gave 139.00);
+		// first cycle only: renews at 154.45.
+		{"TENFIRST", "139.01", "154.45", "15.44"},
+		// every cycle: the service stores 139.01, as calculatePrice does.
+		{"TENEVERY", "139.01", "139.01", "15.44"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			r := e.do("POST", "/m/configoptions/checkout", withKey(e.userLink(), tt.code), map[string]any{
+				"product_id": e.seeded.ProductID, "plan_id": e.seeded.PlanID, "service_type": "dedicated", "currency": "EUR", "coupon": tt.code,
+				"choices": []map[string]any{{"option_id": g.option(t, "Servers"), "quantity": 1}}})
+			if r.code != http.StatusCreated {
+				t.Fatalf("%d %s", r.code, r.body)
+			}
+			var a answer
+			r.decode(t, &a)
+			if a.DueToday != tt.due || a.RecurringPrice != tt.recurring || a.Discount != tt.discount || a.OptionsPrice != "154.45" ||
+				a.PlanPrice != "0.00" || a.SetupFee != "0.00" || len(a.Lines) != 1 || a.Lines[0].Prices["monthly"] != "154.45" {
+				t.Fatalf("priced %s; want due %s, recurring %s, discount %s, options and line 154.45, plan and setup 0.00", r.body, tt.due, tt.recurring, tt.discount)
+			}
+			var price, item string
+			if err := e.db.QueryRow("SELECT CAST(price AS CHAR) FROM services WHERE id = ?", a.ServiceID).Scan(&price); err != nil || price != tt.recurring {
+				t.Fatalf("service price %s (%v), want %s", price, err, tt.recurring)
+			}
+			if err := e.db.QueryRow("SELECT CAST(price AS CHAR) FROM invoice_items WHERE invoice_id = ?", a.InvoiceID).Scan(&item); err != nil || item != tt.due {
+				t.Fatalf("invoice item %s (%v), want %s", item, err, tt.due)
+			}
+		})
+	}
+}

@@ -1161,8 +1161,8 @@ type adminChange struct {
 	changeView
 	UserID       uint64            `json:"user_id"`
 	Attempts     int               `json:"attempts"`
-	Before       []heldChoice      `json:"selections_before"`
-	After        []heldChoice      `json:"selections_after"`
+	Before       []heldChoiceView  `json:"selections_before"`
+	After        []heldChoiceView  `json:"selections_after"`
 	Target       hostapi.Target    `json:"target,omitempty"`
 	LimitsBefore hostapi.Limits    `json:"limits_before,omitempty"`
 	LimitsAfter  hostapi.Limits    `json:"limits_after,omitempty"`
@@ -1173,8 +1173,28 @@ type adminChange struct {
 	AppliedAt    *time.Time        `json:"applied_at,omitempty"`
 }
 
+// heldChoiceView is a heldChoice on the wire: the locked price with
+// exactly 2 decimals, the locked hourly price with 4 ("8.00", "0.0120").
+type heldChoiceView struct {
+	OptionID     uint64 `json:"option_id"`
+	ValueID      uint64 `json:"value_id,omitempty"`
+	Quantity     int64  `json:"quantity,omitempty"`
+	Text         string `json:"text,omitempty"`
+	LockedPrice  string `json:"locked_price"`
+	LockedHourly string `json:"locked_hourly"`
+}
+
+func heldChoiceViews(held []heldChoice) []heldChoiceView {
+	out := make([]heldChoiceView, len(held))
+	for i, h := range held {
+		out[i] = heldChoiceView{OptionID: h.OptionID, ValueID: h.ValueID, Quantity: h.Quantity, Text: h.Text,
+			LockedPrice: money.Format(h.LockedPrice), LockedHourly: hourlyText(h.LockedHourly)}
+	}
+	return out
+}
+
 func adminChangeView(c changeRecord) adminChange {
-	a := adminChange{changeView: c.view(), UserID: c.UserID, Attempts: c.Attempts, Before: c.Before, After: c.After, Target: c.Target,
+	a := adminChange{changeView: c.view(), UserID: c.UserID, Attempts: c.Attempts, Before: heldChoiceViews(c.Before), After: heldChoiceViews(c.After), Target: c.Target,
 		LimitsBefore: c.LimitsBefore, LimitsAfter: c.LimitsAfter, Properties: c.Properties, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, AppliedAt: c.AppliedAt}
 	if c.PriceBefore != nil {
 		a.PriceBefore = money.Format(*c.PriceBefore)

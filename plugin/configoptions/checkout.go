@@ -257,7 +257,7 @@ func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRe
 		view.Coupon, view.Discount = applied.code, money.Format(discount)
 	}
 	for _, l := range q.Lines {
-		view.Lines = append(view.Lines, quoteLine{OptionID: l.OptionID, Option: l.Option, Value: l.Value, Prices: map[string]string{string(term): l.Price.String()}})
+		view.Lines = append(view.Lines, quoteLine{OptionID: l.OptionID, Option: l.Option, Value: l.Value, Prices: map[string]string{string(term): money.Format(l.Price)}})
 	}
 	return pc, view, nil
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/hostapi/money"
 	"github.com/upsell-io/upsell/plugin/configoptions/catalog"
@@ -84,6 +86,10 @@ type choiceInput struct {
 	Text     string `json:"text"`
 }
 
+// quoteLine is one option of a quote or an order on the wire: its price
+// per term with exactly 2 decimals ("12.00"), its hourly price with 4
+// ("0.0030"), left out when the option has no hourly price (it then adds
+// nothing to the hourly rate).
 type quoteLine struct {
 	OptionID uint64            `json:"option_id"`
 	Option   string            `json:"option"`
@@ -92,14 +98,23 @@ type quoteLine struct {
 	Hourly   string            `json:"hourly,omitempty"`
 }
 
+// quoteResponse is the public quote on the wire. Amounts carry exactly 2
+// decimals, the hourly rate 4. HourlyRate is left out when the selection
+// has no hourly quote, MonthlyCap when an option has no monthly price
+// (Unpriced says why); MonthlyCap is the options' monthly total, what a
+// month costs at most, in both modes.
 type quoteResponse struct {
 	Mode       catalog.GroupMode `json:"mode"`
 	Lines      []quoteLine       `json:"lines"`
 	Totals     map[string]string `json:"totals"`
 	Unpriced   map[string]string `json:"unpriced,omitempty"`
-	HourlyRate string            `json:"hourly_rate"`
-	MonthlyCap string            `json:"monthly_cap"`
+	HourlyRate string            `json:"hourly_rate,omitempty"`
+	MonthlyCap string            `json:"monthly_cap,omitempty"`
 }
+
+// hourlyText is an hourly price or rate on the wire: 4 decimals, as the
+// hourly columns hold (a rate of whole quantities of them has no more).
+func hourlyText(d decimal.Decimal) string { return d.StringFixed(hourlyPlaces) }
 
 // cycleTerms are the terms a quote shows totals for.
 var cycleTerms = []catalog.Term{catalog.Monthly, catalog.Quarterly, catalog.SemiAnnual, catalog.Annual}
@@ -180,7 +195,6 @@ func (m *Module) publicQuote(ctx context.Context, req hostapi.HTTPRequest, _ uin
 			continue
 		}
 		out.Totals[string(t)] = money.Format(q.Total)
-		out.MonthlyCap = money.Format(q.MonthlyCap)
 		for _, l := range q.Lines {
 			i, ok := lineAt[l.OptionID]
 			if !ok {
@@ -188,18 +202,22 @@ func (m *Module) publicQuote(ctx context.Context, req hostapi.HTTPRequest, _ uin
 				i = len(out.Lines) - 1
 				lineAt[l.OptionID] = i
 			}
-			out.Lines[i].Prices[string(t)] = l.Price.String()
+			out.Lines[i].Prices[string(t)] = money.Format(l.Price)
 		}
 	}
+	monthlyCap, capped, err := catalog.MonthlyCap(sel)
+	if err != nil {
+		return hostapi.HTTPResponse{}, err
+	}
+	if capped {
+		out.MonthlyCap = money.Format(monthlyCap)
+	}
 	if hq, err := priceFor(sel, catalog.Hourly); err == nil {
-		out.HourlyRate = hq.HourlyRate.StringFixed(catalog.HourlyPlaces)
+		out.HourlyRate = hourlyText(hq.HourlyRate)
 		for _, l := range hq.Lines {
-			if i, ok := lineAt[l.OptionID]; ok && !l.Hourly.IsZero() {
-				out.Lines[i].Hourly = l.Hourly.String()
+			if i, ok := lineAt[l.OptionID]; ok && !l.NoHourlyPrice {
+				out.Lines[i].Hourly = hourlyText(l.Hourly)
 			}
-		}
-		if out.MonthlyCap == "" {
-			out.MonthlyCap = money.Format(hq.MonthlyCap)
 		}
 	} else {
 		if out.Unpriced == nil {

@@ -3,6 +3,9 @@ package configoptions_test
 import (
 	"encoding/json"
 	"errors"
+	"maps"
+	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -161,3 +164,186 @@ func TestPublicQuoteRefusals(t *testing.T) {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+// seededGroup seeds the BYO groups and returns the one of a service type,
+// with its ids.
+func (f *fixture) seededGroup(serviceType string) group {
+	f.t.Helper()
+	f.ok(200, "POST", "/admin/seed", nil, nil)
+	for _, s := range f.list(nil) {
+		if g := f.get(s.ID); g.ServiceType != nil && *g.ServiceType == serviceType {
+			return g
+		}
+	}
+	f.t.Fatalf("no seeded %s group", serviceType)
+	return group{}
+}
+
+func (g group) optionID(t *testing.T, name string) uint64 {
+	t.Helper()
+	for _, o := range g.Options {
+		if o.Name == name {
+			return o.ID
+		}
+	}
+	t.Fatalf("no option %q", name)
+	return 0
+}
+
+func (g group) valueID(t *testing.T, option, label string) uint64 {
+	t.Helper()
+	for _, o := range g.Options {
+		for _, v := range o.Values {
+			if o.Name == option && v.Label == label {
+				return v.ID
+			}
+		}
+	}
+	t.Fatalf("no value %q of %q", label, option)
+	return 0
+}
+
+// The figures of a quote as JSON carries them: amounts with exactly 2
+// decimals, hourly prices and rates with 4; an option without an hourly
+// price adds nothing to the rate and shows none; the cap is the options'
+// monthly total in both modes, never a preset's "0.00". Hand-worked from
+// the seed's and gameExtras' prices.
+func TestPublicQuoteFigures(t *testing.T) {
+	f := setup(t)
+	mysql := f.seededGroup("mysql")
+	extras := f.create(gameExtras(f.seeded.ProductID))
+	storage, conns, backups := mysql.optionID(t, "Storage"), mysql.optionID(t, "Connections"), mysql.optionID(t, "Daily backups")
+	location, ram := extras.optionID(t, "Location"), extras.optionID(t, "Extra RAM")
+	type line struct {
+		prices map[string]string
+		hourly string // "" = no hourly price shown
+	}
+	tests := []struct {
+		name       string
+		body       map[string]any
+		totals     map[string]string
+		unpriced   []string
+		hourly     string // "" = left out
+		monthlyCap string // "" = left out
+		lines      []line
+	}{
+		{
+			// 20 x 0.20 + 200 x 0.05 + 2.00 = 4.00 + 10.00 + 2.00 = 16.00 a month, x3, x6, x12;
+			// hourly 20 x 0.0003 + 200 x 0.0001 + nothing for the backups (no hourly
+			// price) = 0.0060 + 0.0200 = 0.0260, capped at 16.00 a month.
+			name: "MySQL with daily backups",
+			body: map[string]any{"service_type": "mysql", "choices": []map[string]any{{"option_id": storage, "quantity": 20},
+				{"option_id": conns, "quantity": 200}, {"option_id": backups, "value_id": mysql.valueID(t, "Daily backups", "Daily backups")}}},
+			totals: map[string]string{"monthly": "16.00", "quarterly": "48.00", "semi_annual": "96.00", "annual": "192.00"},
+			hourly: "0.0260", monthlyCap: "16.00",
+			lines: []line{
+				{map[string]string{"monthly": "4.00", "quarterly": "12.00", "semi_annual": "24.00", "annual": "48.00"}, "0.0060"},
+				{map[string]string{"monthly": "10.00", "quarterly": "30.00", "semi_annual": "60.00", "annual": "120.00"}, "0.0200"},
+				{map[string]string{"monthly": "2.00", "quarterly": "6.00", "semi_annual": "12.00", "annual": "24.00"}, ""},
+			},
+		},
+		{
+			// Helsinki 1.00 + 4 GB x 2.00 = 9.00 a month, the cap; Helsinki has no
+			// quarterly price, RAM no semi-annual nor annual one; hourly
+			// 0.0015 + 4 x 0.0030 = 0.0015 + 0.0120 = 0.0135.
+			name: "preset Helsinki and 4 GB",
+			body: map[string]any{"product_id": f.seeded.ProductID, "choices": []map[string]any{
+				{"option_id": location, "value_id": extras.valueID(t, "Location", "Helsinki")}, {"option_id": ram, "quantity": 4}}},
+			totals: map[string]string{"monthly": "9.00"}, unpriced: []string{"annual", "quarterly", "semi_annual"},
+			hourly: "0.0135", monthlyCap: "9.00",
+			lines: []line{{map[string]string{"monthly": "1.00"}, "0.0015"}, {map[string]string{"monthly": "8.00"}, "0.0120"}},
+		},
+		{
+			// Frankfurt (the default: 0.00 a month, no hourly nor quarterly
+			// price) + 4 GB x 2.00 = 8.00 a month, the cap; hourly: nothing for
+			// Frankfurt + 4 x 0.0030 = 0.0120 (not dropped for Frankfurt's sake).
+			name:   "preset Frankfurt (no hourly price) and 4 GB",
+			body:   map[string]any{"product_id": f.seeded.ProductID, "choices": []map[string]any{{"option_id": ram, "quantity": 4}}},
+			totals: map[string]string{"monthly": "8.00"}, unpriced: []string{"annual", "quarterly", "semi_annual"},
+			hourly: "0.0120", monthlyCap: "8.00",
+			lines: []line{{map[string]string{"monthly": "0.00"}, ""}, {map[string]string{"monthly": "8.00"}, "0.0120"}},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, raw, err := f.call(anonymous, "POST", "/quote", tc.body, nil)
+			if err != nil || status != 200 {
+				t.Fatalf("quote: %d %s %v", status, raw, err)
+			}
+			var q struct {
+				Totals     map[string]string `json:"totals"`
+				Unpriced   map[string]string `json:"unpriced"`
+				HourlyRate *string           `json:"hourly_rate"`
+				MonthlyCap *string           `json:"monthly_cap"`
+				Lines      []struct {
+					Prices map[string]string `json:"prices"`
+					Hourly *string           `json:"hourly"`
+				} `json:"lines"`
+			}
+			if err := json.Unmarshal(raw, &q); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(q.Totals, tc.totals) {
+				t.Errorf("totals %v, want %v", q.Totals, tc.totals)
+			}
+			if got := slices.Sorted(maps.Keys(q.Unpriced)); !slices.Equal(got, tc.unpriced) {
+				t.Errorf("unpriced %v, want %v", got, tc.unpriced)
+			}
+			if got := deref(q.HourlyRate); got != tc.hourly {
+				t.Errorf("hourly_rate %q, want %q (%s)", got, tc.hourly, raw)
+			}
+			if got := deref(q.MonthlyCap); got != tc.monthlyCap {
+				t.Errorf("monthly_cap %q, want %q (%s)", got, tc.monthlyCap, raw)
+			}
+			if len(q.Lines) != len(tc.lines) {
+				t.Fatalf("lines %s", raw)
+			}
+			for i, want := range tc.lines {
+				if !reflect.DeepEqual(q.Lines[i].Prices, want.prices) || deref(q.Lines[i].Hourly) != want.hourly {
+					t.Errorf("line %d: %v hourly %q, want %v hourly %q", i, q.Lines[i].Prices, deref(q.Lines[i].Hourly), want.prices, want.hourly)
+				}
+			}
+		})
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Every failing option is named in one answer, across the plugin boundary:
+// the first option is the error's field, the message names each.
+func TestPublicQuoteNamesEveryFailingOption(t *testing.T) {
+	f := setup(t)
+	vps := f.seededOptions("vps")
+	tests := []struct {
+		name    string
+		choices []map[string]any
+		field   string
+		message string
+	}{
+		{"RAM and SSD missing", []map[string]any{{"option_id": vps["cpu_cores"], "quantity": 4}}, optField(vps["ram_gb"]),
+			optField(vps["ram_gb"]) + `: option "RAM" is required; ` + optField(vps["disk_gb"]) + `: option "SSD storage" is required`},
+		{"nothing sent", nil, optField(vps["cpu_cores"]),
+			optField(vps["cpu_cores"]) + `: option "CPU cores" is required; ` + optField(vps["ram_gb"]) + `: option "RAM" is required; ` +
+				optField(vps["disk_gb"]) + `: option "SSD storage" is required`},
+		{"17 cores and SSD off its step, RAM missing", []map[string]any{{"option_id": vps["disk_gb"], "quantity": 110}, {"option_id": vps["cpu_cores"], "quantity": 17}},
+			optField(vps["cpu_cores"]),
+			optField(vps["cpu_cores"]) + `: option "CPU cores": 17 is above the maximum 16; ` + optField(vps["ram_gb"]) + `: option "RAM" is required; ` +
+				optField(vps["disk_gb"]) + `: option "SSD storage": 110 is not on the steps of 25 from 25 (100 or 125 would be)`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.quote(map[string]any{"service_type": "vps", "choices": tc.choices})
+			var he *hostapi.Error
+			if !errors.As(err, &he) || he.Code != hostapi.CodeInvalid || he.Field != tc.field || err.Error() != tc.message {
+				t.Fatalf("got %v (%#v)\nwant %s: %s", err, he, tc.field, tc.message)
+			}
+		})
+	}
+}
+
+func optField(id uint64) string { return "options." + itoa(id) }

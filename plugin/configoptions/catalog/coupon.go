@@ -5,6 +5,10 @@ package catalog
 // applyCoupon):
 //
 //   - a coupon is "percentage" (Value % off) or "fixed" (Value off);
+//   - a percentage comes off exactly and the discounted total is rounded
+//     once (money.LessPercent), as Paymenter's Service::calculatePrice
+//     rounds the price it stores: 10 % off 154.45 is 139.005 -> 139.01,
+//     so the discount is 15.44, not 15.445 rounded to 15.45;
 //   - it applies to the total before the price is locked: the base plan's
 //     price plus the options, or for a Build-Your-Own service the options
 //     alone (base 0); a discount never exceeds that total, so a fixed coupon
@@ -59,17 +63,17 @@ var (
 	ErrCouponNotForProduct = errors.New("coupon not for this product")
 )
 
-var hundred = decimal.NewFromInt(100)
-
 // Discount is what a coupon does to a total.
 type Discount struct {
 	// Subtotal is base + options, before the coupon.
 	Subtotal decimal.Decimal
-	// Amount is what the coupon takes off a discounted cycle (positive,
-	// rounded once, at most Subtotal).
-	Amount decimal.Decimal
-	// FirstCycle is Subtotal - Amount: what the first cycle costs.
+	// FirstCycle is what the first cycle costs: Subtotal with the coupon
+	// applied, rounded once (see discounted).
 	FirstCycle decimal.Decimal
+	// Amount is Subtotal - FirstCycle: what the coupon takes off a
+	// discounted cycle (at most Subtotal), so that the figures shown add
+	// up to the price charged.
+	Amount decimal.Decimal
 	// Recurring is the recurring price the service stores, Paymenter's
 	// way: Subtotal when the coupon's Recurring is nil or 1, FirstCycle
 	// otherwise.
@@ -129,8 +133,8 @@ func ApplyCoupon(base, options decimal.Decimal, c Coupon, use CouponUse) (Discou
 		return Discount{}, err
 	}
 	total := base.Add(options)
-	off := couponOff(total, c)
-	d := Discount{Subtotal: total, Amount: off, FirstCycle: total.Sub(off), Recurring: total}
+	first := discounted(total, c)
+	d := Discount{Subtotal: total, Amount: total.Sub(first), FirstCycle: first, Recurring: total}
 	if discounts(c, 1) {
 		d.Recurring = d.FirstCycle
 	}
@@ -148,7 +152,7 @@ func RecurringPrice(total decimal.Decimal, c Coupon, cycleIndex int) decimal.Dec
 	if !discounts(c, cycleIndex) {
 		return total
 	}
-	return total.Sub(couponOff(total, c))
+	return discounted(total, c)
 }
 
 // discounts says whether the coupon discounts cycle i (0-based).
@@ -164,22 +168,21 @@ func discounts(c Coupon, i int) bool {
 	}
 }
 
-// couponOff is what c takes off total: a percentage rounded once, or the
-// fixed value; never more than total, nothing for a setup-fee coupon.
-func couponOff(total decimal.Decimal, c Coupon) decimal.Decimal {
+// discounted is what total costs with c applied, never below 0: a
+// percentage taken off exactly and the rest rounded once
+// (money.LessPercent), or the fixed value taken off (both are amounts in
+// cents, so nothing is rounded); total itself for a setup-fee coupon.
+func discounted(total decimal.Decimal, c Coupon) decimal.Decimal {
 	if c.AppliesTo == AppliesToSetupFee || !total.IsPositive() || !c.Value.IsPositive() {
-		return decimal.Zero
+		return total
 	}
-	var off decimal.Decimal
 	switch c.Type {
 	case CouponPercentage:
-		off = money.Round(total.Mul(c.Value).Div(hundred))
+		return money.LessPercent(total, c.Value)
 	case CouponFixed:
-		off = c.Value
-	default:
-		return decimal.Zero
+		return decimal.Max(total.Sub(c.Value), decimal.Zero)
 	}
-	return decimal.Min(off, total)
+	return total
 }
 
 // amount checks that d is an amount in cents, not negative.

@@ -37,15 +37,23 @@ func TestApplyCoupon(t *testing.T) {
 		{"fixed 25.00 on 21.00", "0", "21.00", fixed("25.00"), "21.00", "0.00", "21.00"},
 		// fixed 5.00 on plan 10.00 + options 7.95 = 17.95 -> 12.95
 		{"fixed 5.00 on plan + options", "10.00", "7.95", fixed("5.00"), "5.00", "12.95", "17.95"},
-		// 10% on plan 10.00 + options 7.95 = 17.95 -> 1.795 -> 1.80 (half-up) -> 16.15
-		{"10% on plan + options, half-up", "10.00", "7.95", percent("10"), "1.80", "16.15", "17.95"},
+		// 10% on plan 10.00 + options 7.95 = 17.95 - 1.795 = 16.155 -> 16.16 (half-up,
+		// once); off = 17.95 - 16.16 = 1.79 (rounding 1.795 first gave 16.15)
+		{"10% on plan + options, half-up on the discounted total", "10.00", "7.95", percent("10"), "1.79", "16.16", "17.95"},
+		// the panel's own recalculation: 154.45 - 15.445 = 139.005 -> 139.01;
+		// off = 154.45 - 139.01 = 15.44 (rounding 15.445 first gave 139.00)
+		{"10% of 154.45 is 139.01, as the panel computes", "0", "154.45", percent("10"), "15.44", "139.01", "154.45"},
+		{"10% of 154.45 every cycle stores 139.01", "0", "154.45", recurringCoupon(percent("10"), 0), "15.44", "139.01", "139.01"},
+		// plan + options is discounted as one total: 0.10 - 0.01 = 0.09; per
+		// part it would be 0.05 - 0.005 = 0.045 -> 0.05, twice = 0.10
+		{"10% of plan 0.05 + options 0.05 = 0.09, one total", "0.05", "0.05", percent("10"), "0.01", "0.09", "0.10"},
 		// 12.5% on 1.01 + 1.01 = 2.02 -> 0.2525 -> 0.25 once on the total
 		// (per part it would be 0.13 + 0.13 = 0.26)
 		{"12.5% rounded once on the total", "1.01", "1.01", percent("12.5"), "0.25", "1.77", "2.02"},
 		// 15% of 12.34 = 1.851 -> 1.85
 		{"15% of 12.34", "0", "12.34", percent("15"), "1.85", "10.49", "12.34"},
-		// 50% of 0.25 = 0.125 -> 0.13 (half-up)
-		{"50% of 0.25", "0", "0.25", percent("50"), "0.13", "0.12", "0.25"},
+		// 50% of 0.25: 0.25 - 0.125 = 0.125 -> 0.13 (half-up); off 0.12
+		{"50% of 0.25", "0", "0.25", percent("50"), "0.12", "0.13", "0.25"},
 		// 150% takes the whole total, not more
 		{"150% capped at the total", "0", "21.00", percent("150"), "21.00", "0.00", "21.00"},
 		// 100% of 21.00 = 21.00
@@ -222,6 +230,10 @@ func TestRecurringPrice(t *testing.T) {
 			}
 			wantAmount(t, "stored", got.Recurring, tt.cycles[1])
 		})
+	}
+	// 10 % every cycle of 154.45: each discounted cycle is 139.005 -> 139.01.
+	for i, want := range []string{"139.01", "139.01", "139.01"} {
+		wantAmount(t, "154.45 every cycle", RecurringPrice(d("154.45"), recurringCoupon(percent("10"), 0), i), want)
 	}
 	// A fixed 25.00 coupon on every cycle of a 21.00 service: 0.00, never
 	// negative. A setup-fee coupon never changes a cycle.

@@ -7,7 +7,10 @@ package catalog
 // is locked at (Quote.Subtotal of a cycle quote, Quote.MonthlyCap, a
 // coupon's discount, an hourly charge) is rounded once, at the end of its
 // computation, by money.Round (half-up to cents). An hourly rate is a rate,
-// not an amount billed: Quote.HourlyRate is exact and never rounded. With
+// not an amount billed: Quote.HourlyRate is exact and never rounded. An
+// option whose chosen value or unit has no hourly price adds nothing to
+// the rate (the MySQL seed's daily backups: a monthly price only); the rate
+// of the other options is still computed. With
 // hourly prices of at most 4 decimals (ValidateGroup's rule) and whole
 // quantities it has at most 4 decimals (3 x 0.0015 = 0.0045); the amount
 // billed for a number of hours is rounded to cents once, by HourlyCharge.
@@ -111,7 +114,8 @@ func (p Prices) For(t Term) *decimal.Decimal {
 // lines rounded once. For Hourly the quote is a rate: Lines' Price and
 // Hourly are the hourly prices, HourlyRate (= Subtotal = Total) their exact
 // sum, and MonthlyCap the rounded sum of the monthly prices, so every
-// chosen value or unit then needs both an hourly and a monthly price.
+// chosen value or unit then needs a monthly price; one without an hourly
+// price adds 0 to the rate (its line says NoHourlyPrice).
 func Price(sel Selection, t Term) (Quote, error) { return quote(sel, t, false) }
 
 // PriceBYO prices a Build-Your-Own selection for term t. A BYO service is
@@ -136,26 +140,28 @@ func quote(sel Selection, t Term, byo bool) (Quote, error) {
 		line := Line{OptionID: s.Option.ID, Option: s.Option.Name, Value: shown(s)}
 		switch {
 		case t == Hourly:
-			h, err := priceOf(s, Hourly)
+			// No hourly price adds nothing to the rate; the monthly
+			// price is still needed for the cap.
+			h, offered, err := priceOf(s, Hourly)
 			if err != nil {
 				return Quote{}, err
 			}
-			m, err := priceOf(s, Monthly)
+			m, err := mustPrice(s, Monthly)
 			if err != nil {
 				return Quote{}, err
 			}
-			line.Price, line.Hourly = h, h
+			line.Price, line.Hourly, line.NoHourlyPrice = h, h, !offered
 			hourly = hourly.Add(h)
 			monthly = monthly.Add(m)
 		case byo:
-			m, err := priceOf(s, Monthly)
+			m, err := mustPrice(s, Monthly)
 			if err != nil {
 				return Quote{}, err
 			}
 			line.Price = m.Mul(months)
 			monthly = monthly.Add(m)
 		default:
-			p, err := priceOf(s, t)
+			p, err := mustPrice(s, t)
 			if err != nil {
 				return Quote{}, err
 			}
@@ -179,32 +185,70 @@ func quote(sel Selection, t Term, byo bool) (Quote, error) {
 	return q, nil
 }
 
-// priceOf is the exact price of one selected option on term t.
-func priceOf(s Selected, t Term) (decimal.Decimal, error) {
+// MonthlyCap is what one month of sel costs at most, the cap a quote or a
+// summary shows: the options' monthly prices summed and rounded once. A
+// Build-Your-Own service is billed it (PriceBYO's MonthlyCap); a preset
+// product's cap is its options' monthly total (Price's monthly Subtotal),
+// never 0 for options that cost something. ok is false when a chosen
+// value or unit has no monthly price: there is then no cap to show.
+func MonthlyCap(sel Selection) (monthlyCap decimal.Decimal, ok bool, err error) {
+	sum := decimal.Zero
+	for _, s := range sel {
+		p, offered, err := priceOf(s, Monthly)
+		if err != nil {
+			return decimal.Zero, false, err
+		}
+		if !offered {
+			return decimal.Zero, false, nil
+		}
+		sum = sum.Add(p)
+	}
+	return money.Round(sum), true, nil
+}
+
+// mustPrice is priceOf for a term the selected option must be priced on:
+// a chosen value or unit without a price on t is refused with
+// CodePrecondition naming the option.
+func mustPrice(s Selected, t Term) (decimal.Decimal, error) {
+	p, offered, err := priceOf(s, t)
+	if err != nil || offered {
+		return p, err
+	}
+	if s.Value != nil {
+		return decimal.Zero, hostapi.Errorf(hostapi.CodePrecondition, "option %q: %q has no %s price", s.Option.Name, s.Value.Label, t.label())
+	}
+	return decimal.Zero, hostapi.Errorf(hostapi.CodePrecondition, "option %q has no %s unit price", s.Option.Name, t.label())
+}
+
+// priceOf is the exact price of one selected option on term t. offered is
+// false when the chosen value or unit has no price on t (the price is then
+// 0); an unticked checkbox, a quantity of 0 and a text cost 0 on every
+// term.
+func priceOf(s Selected, t Term) (price decimal.Decimal, offered bool, err error) {
 	o := s.Option
 	switch o.Type {
 	case Dropdown, Radio, Checkbox:
 		if s.Value == nil { // an unticked checkbox
-			return decimal.Zero, nil
+			return decimal.Zero, true, nil
 		}
 		p := s.Value.Prices.For(t)
 		if p == nil {
-			return decimal.Zero, hostapi.Errorf(hostapi.CodePrecondition, "option %q: %q has no %s price", o.Name, s.Value.Label, t.label())
+			return decimal.Zero, false, nil
 		}
-		return *p, nil
+		return *p, true, nil
 	case Quantity, Slider:
 		if s.Quantity == 0 {
-			return decimal.Zero, nil
+			return decimal.Zero, true, nil
 		}
 		p := o.UnitPrices.For(t)
 		if p == nil {
-			return decimal.Zero, hostapi.Errorf(hostapi.CodePrecondition, "option %q has no %s unit price", o.Name, t.label())
+			return decimal.Zero, false, nil
 		}
-		return p.Mul(decimal.NewFromInt(s.Quantity)), nil
+		return p.Mul(decimal.NewFromInt(s.Quantity)), true, nil
 	case Text:
-		return decimal.Zero, nil
+		return decimal.Zero, true, nil
 	}
-	return decimal.Zero, hostapi.Errorf(hostapi.CodeInternal, "option %q has unknown type %q", o.Name, o.Type)
+	return decimal.Zero, false, hostapi.Errorf(hostapi.CodeInternal, "option %q has unknown type %q", o.Name, o.Type)
 }
 
 // shown is how a quote line shows the choice.

@@ -50,8 +50,9 @@ func TestTermFor(t *testing.T) {
 // the fixture's columns; a quantity's is unit x quantity.
 func TestPriceEachType(t *testing.T) {
 	type want struct {
-		price string // "" = refused
-		says  string
+		price    string // "" = refused
+		says     string
+		noHourly bool // the line says it has no hourly price
 	}
 	tests := []struct {
 		name   string
@@ -60,8 +61,8 @@ func TestPriceEachType(t *testing.T) {
 	}{
 		{"dropdown New York: its columns", Choice{OptionID: optLocation, ValueID: valNewYork}, map[Term]want{
 			Hourly: {price: "0.0014"}, Monthly: {price: "1.00"}, Quarterly: {price: "2.70"}, SemiAnnual: {price: "5.40"}, Annual: {price: "10.80"}}},
-		{"radio Large: its own quarterly column 29.00, not 3 x 10.00; no hourly price", Choice{OptionID: optPlan, ValueID: valLarge}, map[Term]want{
-			Hourly:  {says: `option "Plan size": "Large" has no hourly price`},
+		{"radio Large: its own quarterly column 29.00, not 3 x 10.00; no hourly price adds 0 to the rate", Choice{OptionID: optPlan, ValueID: valLarge}, map[Term]want{
+			Hourly:  {price: "0", noHourly: true},
 			Monthly: {price: "10.00"}, Quarterly: {price: "29.00"}, SemiAnnual: {price: "57.00"}, Annual: {price: "110.00"}}},
 		{"quantity 3 ports: 3 x 0.0007 = 0.0021, 3 x 0.50 = 1.50, 3 x 1.50 = 4.50, 3 x 3.00 = 9.00, 3 x 6.00 = 18.00", Choice{OptionID: optPorts, Quantity: 3}, map[Term]want{
 			Hourly: {price: "0.0021"}, Monthly: {price: "1.50"}, Quarterly: {price: "4.50"}, SemiAnnual: {price: "9.00"}, Annual: {price: "18.00"}}},
@@ -98,6 +99,9 @@ func TestPriceEachType(t *testing.T) {
 				}
 				wantAmount(t, string(term)+" line", q.Lines[0].Price, w.price)
 				wantAmount(t, string(term)+" subtotal", q.Subtotal, w.price)
+				if q.Lines[0].NoHourlyPrice != w.noHourly {
+					t.Errorf("%s: NoHourlyPrice %v, want %v", term, q.Lines[0].NoHourlyPrice, w.noHourly)
+				}
 			}
 		})
 	}
@@ -183,6 +187,7 @@ func TestPriceBYO(t *testing.T) {
 		lines     []string // line prices
 		refused   string
 		wantLines []string // line values
+		noHourly  []bool   // lines without an hourly price
 	}{
 		// VPS 4 cores, 8 GB, 100 GB: 4 x 2.00 + 8 x 1.00 + 100 x 0.05 = 8.00 + 8.00 + 5.00 = 21.00
 		{name: "VPS monthly", group: vps, choices: vpsChoice(4, 8, 100), term: Monthly,
@@ -216,9 +221,16 @@ func TestPriceBYO(t *testing.T) {
 			total: "16.00", cap: "16.00", lines: []string{"4.00", "10.00", "2.00"}, wantLines: []string{"20 GB", "200 connections", "Daily backups"}},
 		// 16.00 x 3 = 48.00
 		{name: "MySQL quarterly with backups", group: mysql, choices: sqlChoice(20, 200, true), term: Quarterly, total: "48.00", cap: "16.00"},
-		// the backups have no hourly price: not offered to an hourly service
+		// the backups have no hourly price: they add nothing to the rate,
+		// 20 x 0.0003 + 200 x 0.0001 + 0 = 0.006 + 0.020 = 0.026 an hour;
+		// the cap still holds their monthly 2.00: 4.00 + 10.00 + 2.00 = 16.00
 		{name: "MySQL hourly with backups", group: mysql, choices: sqlChoice(20, 200, true), term: Hourly,
-			refused: `option "Daily backups": "Daily backups" has no hourly price`},
+			total: "0.026", cap: "16.00", lines: []string{"0.006", "0.020", "0"}, noHourly: []bool{false, false, true},
+			wantLines: []string{"20 GB", "200 connections", "Daily backups"}},
+		// a slider without an hourly price adds nothing either: VPS 4 cores
+		// with no hourly core price, 8 GB, 100 GB = 0 + 0.012 + 0.010 = 0.022
+		{name: "VPS hourly, cores without an hourly price", group: noHourlyCores(vps), choices: vpsChoice(4, 8, 100), term: Hourly,
+			total: "0.022", cap: "21.00", lines: []string{"0", "0.012", "0.010"}, noHourly: []bool{true, false, false}},
 		// 20 x 0.0003 + 200 x 0.0001 = 0.006 + 0.020 = 0.026; cap 4.00 + 10.00 = 14.00
 		{name: "MySQL hourly without backups", group: mysql, choices: sqlChoice(20, 200, false), term: Hourly,
 			total: "0.026", cap: "14.00", wantLines: []string{"20 GB", "200 connections", "no"}},
@@ -244,6 +256,11 @@ func TestPriceBYO(t *testing.T) {
 			}
 			for i, want := range tt.lines {
 				wantAmount(t, q.Lines[i].Option, q.Lines[i].Price, want)
+			}
+			for i, want := range tt.noHourly {
+				if q.Lines[i].NoHourlyPrice != want {
+					t.Errorf("line %d NoHourlyPrice %v, want %v", i, q.Lines[i].NoHourlyPrice, want)
+				}
 			}
 			for i, want := range tt.wantLines {
 				if q.Lines[i].Value != want {
@@ -326,6 +343,13 @@ func TestRoundingOnce(t *testing.T) {
 	}
 }
 
+// noHourlyCores is the VPS group with no hourly price on its cores.
+func noHourlyCores(vps Group) Group {
+	vps.Options = append([]Option(nil), vps.Options...)
+	vps.Options[0].UnitPrices.Hourly = nil
+	return vps
+}
+
 func vpsChoice(cores, ram, ssd int64) []Choice {
 	return []Choice{{OptionID: vpsCores, Quantity: cores}, {OptionID: vpsRAM, Quantity: ram}, {OptionID: vpsSSD, Quantity: ssd}}
 }
@@ -340,4 +364,60 @@ func sqlChoice(storage, conns int64, backups bool) []Choice {
 		c[2].ValueID = sqlBackupsOn
 	}
 	return c
+}
+
+// The cap a quote shows is the options' monthly total in both modes: a
+// preset product's never reads 0.00 when its options cost something.
+func TestMonthlyCap(t *testing.T) {
+	vps, mysql, _ := seeded()
+	noMonthlySmall := extras()
+	noMonthlySmall.Options[1].Values[0].Prices.Monthly = nil
+	tests := []struct {
+		name    string
+		group   Group
+		choices []Choice
+		want    string // "" = no cap to show
+	}{
+		// New York 1.00 + Small 3.00 + 3 x 0.50 + 1.25 + 4 x 0.30 = 1.00 + 3.00 + 1.50 + 1.25 + 1.20 = 7.95
+		{"preset, every type", extras(), []Choice{{OptionID: optLocation, ValueID: valNewYork}, plan, {OptionID: optPorts, Quantity: 3},
+			{OptionID: optBackups, ValueID: valBackupsOn}, {OptionID: optName, Text: "web-1"}, {OptionID: optDBs, Quantity: 4}}, "7.95"},
+		// Frankfurt (the default) 0.00 + Large 10.00 + 2 x 0.50 = 11.00
+		{"preset Large and 2 ports", extras(), []Choice{{OptionID: optPlan, ValueID: valLarge}, {OptionID: optPorts, Quantity: 2}}, "11.00"},
+		// Frankfurt 0.00 + Small 3.00 = 3.00
+		{"preset defaults", extras(), []Choice{plan}, "3.00"},
+		// Frankfurt 0.00 + Small with no monthly price: no cap
+		{"preset value without a monthly price", noMonthlySmall, []Choice{plan}, ""},
+		// 4 x 2.00 + 8 x 1.00 + 100 x 0.05 = 21.00
+		{"BYO VPS", vps, vpsChoice(4, 8, 100), "21.00"},
+		// 20 x 0.20 + 200 x 0.05 + 2.00 = 16.00 (backups have no hourly price, a monthly one)
+		{"BYO MySQL with backups", mysql, sqlChoice(20, 200, true), "16.00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sel := mustValidate(t, []Group{tt.group}, tt.choices...)
+			got, ok, err := MonthlyCap(sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" {
+				if ok {
+					t.Fatalf("cap %s, want none", got)
+				}
+				return
+			}
+			if !ok {
+				t.Fatal("no cap")
+			}
+			wantAmount(t, "cap", got, tt.want)
+			priceFor := Price
+			if tt.group.Mode == BuildYourOwn {
+				priceFor = PriceBYO
+			}
+			q, err := priceFor(sel, Monthly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantAmount(t, "monthly total", q.Total, tt.want)
+		})
+	}
 }

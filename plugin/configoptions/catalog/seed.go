@@ -15,8 +15,9 @@ import "github.com/shopspring/decimal"
 //	       GB SSD         0.05 / 0.0001   slider 25-1000 GB, step 25
 //	MySQL  GB storage     0.20 / 0.0003   slider 5-500 GB, step 5
 //	       connection     0.05 / 0.0001   slider 50-1000, step 50
-//	       daily backups  2.00 / none     checkbox (no hourly price: not
-//	                                      offered to hourly services)
+//	       daily backups  2.00 / none     checkbox (no hourly price: adds
+//	                                      nothing to the hourly rate, 2.00
+//	                                      to the monthly cap)
 //	Game   GB RAM         1.50 / 0.002    slider 1-16 GB
 //	       GB storage     0.08 / 0.0001   slider 10-200 GB, step 10
 //	       player slot    0.05 / 0.0001   slider 10-200, step 10

@@ -138,6 +138,9 @@ type Line struct {
 	// Price is for the quote's term; Hourly and MonthlyCap feed BYO.
 	Price  decimal.Decimal
 	Hourly decimal.Decimal
+	// NoHourlyPrice says, on an hourly quote, that the chosen value or
+	// unit has no hourly price: the line adds nothing to the rate.
+	NoHourlyPrice bool
 }
 
 // Quote prices a validated selection.

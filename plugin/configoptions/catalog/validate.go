@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/upsell-io/upsell/hostapi"
@@ -53,18 +54,21 @@ func (s Selection) Choices() []Choice {
 //   - a dropdown or radio takes one of its own values; a checkbox takes its
 //     value's id (ticked) or 0 (not ticked); a quantity or slider takes a
 //     quantity within Min..Max on the step ((q-Min) % Step == 0); a text
-//     takes at most MaxTextLength characters of valid UTF-8 (an empty text
-//     counts as not sent); a choice carrying a field its type does not take
-//     (a quantity for a dropdown...) is refused;
+//     takes at most MaxTextLength characters of valid UTF-8 (an empty or
+//     blank text, only whitespace, counts as not sent); a choice carrying
+//     a field its type does not take (a quantity for a dropdown...) is
+//     refused;
 //   - a dropdown or radio not sent takes its default value when it has an
 //     active one;
-//   - every required option for sale is present; a required checkbox must
-//     be ticked.
+//   - every required option for sale has a selection: it is present (a
+//     required text is not blank), and a required checkbox is ticked.
 //
 // Options that are not sent (and have no default) are left out of the
 // selection. Each refusal is a hostapi.Invalid whose field is
-// "options.<id>" and whose message names the option; on error no selection
-// is returned.
+// "options.<id>" and whose message names the option; every failing option
+// is reported at once (hostapi.JoinInvalid: one refusal per option, in the
+// catalog's order, then options the catalog does not know). On error no
+// selection is returned.
 func Validate(groups []Group, choices []Choice) (Selection, error) {
 	return validate(groups, choices, forSale, nil)
 }
@@ -126,16 +130,28 @@ func validate(groups []Group, choices []Choice, mode checkMode, kept map[uint64]
 		}
 	}
 
+	// Every failing option is reported, once: refused holds each known
+	// option's first refusal, unknown the options the catalog lacks.
+	refused := make(map[uint64]error)
+	var unknown []error
+	refuse := func(id uint64, err error) {
+		if refused[id] == nil {
+			refused[id] = err
+		}
+	}
 	seen := make(map[uint64]bool, len(choices))
+	blank := make(map[uint64]bool)
 	picked := make(map[uint64]Selected, len(choices))
 	for _, c := range choices {
 		field := optionField(c.OptionID)
 		s, ok := byID[c.OptionID]
 		if !ok {
-			return nil, hostapi.Invalid(field, "unknown option %d", c.OptionID)
+			unknown = append(unknown, hostapi.Invalid(field, "unknown option %d", c.OptionID))
+			continue
 		}
 		if seen[c.OptionID] {
-			return nil, hostapi.Invalid(field, "option %q is chosen more than once", s.option.Name)
+			refuse(c.OptionID, hostapi.Invalid(field, "option %q is chosen more than once", s.option.Name))
+			continue
 		}
 		seen[c.OptionID] = true
 		grandfathered := mode == sold
@@ -144,15 +160,22 @@ func validate(groups []Group, choices []Choice, mode checkMode, kept map[uint64]
 		}
 		if !grandfathered {
 			if err := sellable(s); err != nil {
-				return nil, err
+				refuse(c.OptionID, err)
+				continue
 			}
 		}
 		sel, present, err := choose(*s.option, c, grandfathered)
 		if err != nil {
-			return nil, err
+			if hostapi.CodeOf(err) != hostapi.CodeInvalid {
+				return nil, err
+			}
+			refuse(c.OptionID, err)
+			continue
 		}
 		if present {
 			picked[c.OptionID] = sel
+		} else if s.option.Type == Text && c.Text != "" {
+			blank[c.OptionID] = true
 		}
 	}
 
@@ -160,9 +183,12 @@ func validate(groups []Group, choices []Choice, mode checkMode, kept map[uint64]
 		for _, id := range order {
 			s := byID[id]
 			o := s.option
+			if refused[id] != nil {
+				continue
+			}
 			if sel, ok := picked[id]; ok {
 				if o.Type == Checkbox && o.Required && sel.Value == nil {
-					return nil, hostapi.Invalid(optionField(id), "option %q must be ticked", o.Name)
+					refuse(id, hostapi.Invalid(optionField(id), "option %q must be ticked", o.Name))
 				}
 				continue
 			}
@@ -175,10 +201,24 @@ func validate(groups []Group, choices []Choice, mode checkMode, kept map[uint64]
 					continue
 				}
 			}
-			if o.Required {
-				return nil, hostapi.Invalid(optionField(id), "option %q is required", o.Name)
+			switch {
+			case !o.Required:
+			case blank[id]:
+				refuse(id, hostapi.Invalid(optionField(id), "option %q is required: its text is blank", o.Name))
+			default:
+				refuse(id, hostapi.Invalid(optionField(id), "option %q is required", o.Name))
 			}
 		}
+	}
+
+	if len(refused) > 0 || len(unknown) > 0 {
+		errs := make([]error, 0, len(refused)+len(unknown))
+		for _, id := range order {
+			if err := refused[id]; err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return nil, hostapi.JoinInvalid(append(errs, unknown...)...)
 	}
 
 	out := make(Selection, 0, len(picked))
@@ -282,7 +322,8 @@ func choose(o Option, c Choice, grandfathered bool) (sel Selected, present bool,
 		if n := utf8.RuneCountInString(c.Text); n > MaxTextLength {
 			return sel, false, hostapi.Invalid(field, "option %q takes at most %d characters, got %d", o.Name, MaxTextLength, n)
 		}
-		if c.Text == "" {
+		if c.Text == "" || (!grandfathered && strings.TrimSpace(c.Text) == "") {
+			// Blank: only whitespace is no text. What was sold stays.
 			return sel, false, nil
 		}
 		sel.Text = c.Text

@@ -93,6 +93,18 @@ func TestValidateAccepts(t *testing.T) {
 					t.Error("an empty text was kept")
 				}
 			}},
+		{"blank text (spaces, a tab, a no-break space) counts as not sent", []Choice{plan, {OptionID: optNotes, Text: " \t\u00a0 "}},
+			func(t *testing.T, sel Selection) {
+				if has(sel, optNotes) {
+					t.Error("a blank text was kept")
+				}
+			}},
+		{"a text with spaces around it is kept as sent", []Choice{plan, {OptionID: optName, Text: " web-1 "}},
+			func(t *testing.T, sel Selection) {
+				if got := find(sel, optName).Text; got != " web-1 " {
+					t.Errorf("text %q", got)
+				}
+			}},
 		{"slider on its steps: 2, 4 .. 10", []Choice{plan, {OptionID: optDBs, Quantity: 10}},
 			func(t *testing.T, sel Selection) {
 				if q := find(sel, optDBs).Quantity; q != 10 {
@@ -186,6 +198,52 @@ func TestValidateDefaults(t *testing.T) {
 		_, err := Validate([]Group{g}, []Choice{plan, {OptionID: optName, Text: ""}})
 		wantError(t, err, hostapi.CodeInvalid, "options.5", `"Server name"`, "required")
 	})
+}
+
+// "Required options must have a selection", and every failing option is
+// named at once, in the catalog's order (unknown options last): the first
+// one is the error's field, the message lists each after its field.
+func TestValidateReportsEveryOption(t *testing.T) {
+	g := extras()
+	g.Options[3].Required = true // Backups, a checkbox
+	g.Options[4].Required = true // Server name, a text
+	tests := []struct {
+		name    string
+		choices []Choice
+		field   string
+		message string
+	}{
+		{"nothing sent: the radio, the checkbox and the text", nil, "options.2",
+			`options.2: option "Plan size" is required; options.4: option "Backups" is required; options.5: option "Server name" is required`},
+		{"the text only spaces", []Choice{plan, {OptionID: optBackups, ValueID: valBackupsOn}, {OptionID: optName, Text: "   "}}, "options.5",
+			`options.5: option "Server name" is required: its text is blank`},
+		{"the text a tab and a newline, the checkbox unticked", []Choice{plan, {OptionID: optBackups}, {OptionID: optName, Text: "\t\n"}}, "options.4",
+			`options.4: option "Backups" must be ticked; options.5: option "Server name" is required: its text is blank`},
+		{"four at once, sent in another order", []Choice{{OptionID: 99, Quantity: 1}, {OptionID: optName, Text: " "},
+			{OptionID: optPorts, Quantity: 11}, {OptionID: optBackups, ValueID: valBackupsOn}}, "options.2",
+			`options.2: option "Plan size" is required; options.3: option "Extra ports": 11 is above the maximum 10; ` +
+				`options.5: option "Server name" is required: its text is blank; options.99: unknown option 99`},
+		{"one refusal per option: chosen twice and off its range", []Choice{plan, {OptionID: optName, Text: "web"},
+			{OptionID: optBackups, ValueID: valBackupsOn}, {OptionID: optPorts, Quantity: 11}, {OptionID: optPorts, Quantity: 12}}, "options.3",
+			`options.3: option "Extra ports": 11 is above the maximum 10`},
+		{"a bad choice of a required option is its refusal, not also \"required\"", []Choice{{OptionID: optPlan, ValueID: valNewYork},
+			{OptionID: optBackups, ValueID: valBackupsOn}, {OptionID: optName, Text: "web"}}, "options.2",
+			`options.2: value 12 is not a choice of option "Plan size"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sel, err := Validate([]Group{g}, tt.choices)
+			wantError(t, err, hostapi.CodeInvalid, tt.field)
+			if err.Error() != tt.message {
+				t.Errorf("message\n %s\nwant\n %s", err, tt.message)
+			}
+			if sel != nil {
+				t.Errorf("a refused selection came back: %+v", sel)
+			}
+		})
+	}
+	// All set: accepted.
+	mustValidate(t, []Group{g}, plan, Choice{OptionID: optBackups, ValueID: valBackupsOn}, Choice{OptionID: optName, Text: "web-1"})
 }
 
 func TestValidateInactiveGroup(t *testing.T) {
@@ -297,6 +355,16 @@ func TestValidateChange(t *testing.T) {
 	t.Run("required options are still required", func(t *testing.T) {
 		_, err := ValidateChange([]Group{extras()}, current, locked())
 		wantError(t, err, hostapi.CodeInvalid, "options.2", "required")
+	})
+	t.Run("a required text emptied to blanks, and a bad quantity: both named", func(t *testing.T) {
+		g := extras()
+		g.Options[4].Required = true
+		withName := append(append(locked(), plan), Choice{OptionID: optName, Text: "web-1"})
+		next := append(locked(), plan, Choice{OptionID: optName, Text: "  "})
+		next[2].Quantity = 11
+		_, err := ValidateChange([]Group{g}, withName, next)
+		wantError(t, err, hostapi.CodeInvalid, "options.3", "above the maximum 10",
+			`; options.5: option "Server name" is required: its text is blank`)
 	})
 }
 
