@@ -380,7 +380,7 @@ func per(c hostapi.Cycle) string {
 
 func card(q quoteView, svc hostapi.Service) packageCard {
 	r := hostapi.Resource(q.Resource)
-	c := packageCard{ID: q.PackageID, Name: q.Name, Adds: amountWords(r, q.Amount), Available: q.Available, Restart: restartHint(r)}
+	c := packageCard{ID: q.PackageID, Name: q.Name, Adds: amountWords(r, q.Amount), Available: q.Available, Restart: restartHint(r, false)}
 	if !q.Available {
 		c.Reason = sentence(q.Reason)
 		return c
@@ -393,15 +393,20 @@ func card(q quoteView, svc hostapi.Service) packageCard {
 }
 
 // restartHint says when an add-on takes effect only after a server
-// restart: a game reads its memory when it starts (the container's limit
-// is raised live, the game's own -Xmx is not), and a new port is bound when
-// the container is created.
-func restartHint(r hostapi.Resource) string {
+// restart: a game reads its memory when it starts (Wings raises the
+// container's limit live, the game's own -Xmx is not), and a new port is
+// bound when the container is created. applied words it for an add-on
+// already on the server.
+func restartHint(r hostapi.Resource, applied bool) string {
+	when := "once it is applied "
+	if applied {
+		when = ""
+	}
 	switch r {
 	case hostapi.MemoryMiB, hostapi.SwapMiB:
-		return "Restart your server once it is applied so the game can use the new memory."
+		return "Restart your server " + when + "so the game can use the new memory."
 	case hostapi.Ports:
-		return "Restart your server once it is applied so the new port is opened."
+		return "Restart your server " + when + "so the new port is opened."
 	}
 	return ""
 }
@@ -515,7 +520,7 @@ func (m *Module) orderRows(ctx context.Context, svc hostapi.Service) ([]orderRow
 			pending = append(pending, o.PackageName+" is paid and being applied to your server.")
 		case StateApplied:
 			row.State, row.StateClass = "Applied", "ok"
-			row.Restart = restartHint(o.Resource)
+			row.Restart = restartHint(o.Resource, true)
 		case StateFailed:
 			row.State, row.StateClass = "Could not be applied", "bad"
 			row.Detail = "Your payment is safe: support has been told and will apply the add-on or refund you."
