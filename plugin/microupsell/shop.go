@@ -425,7 +425,10 @@ var resourceNames = []struct {
 // "200 % CPU", "2 ports".
 func amountWords(r hostapi.Resource, n int64) string {
 	if n == hostapi.Unlimited {
-		return "unlimited " + strings.TrimPrefix(amountWords(r, 2), "2 ")
+		if name, ok := unlimitedNames[r]; ok {
+			return "unlimited " + name
+		}
+		return "unlimited " + string(r)
 	}
 	switch r {
 	case hostapi.MemoryMiB:
@@ -444,6 +447,12 @@ func amountWords(r hostapi.Resource, n int64) string {
 		return web.Plural(n, "backup", "backups")
 	}
 	return strconv.FormatInt(n, 10) + " " + string(r)
+}
+
+// unlimitedNames name a resource without a limit: "unlimited RAM".
+var unlimitedNames = map[hostapi.Resource]string{
+	hostapi.MemoryMiB: "RAM", hostapi.SwapMiB: "swap", hostapi.DiskMiB: "disk", hostapi.CPUPercent: "CPU",
+	hostapi.Ports: "ports", hostapi.Databases: "databases", hostapi.Backups: "backups",
 }
 
 // limitWords is a server's current limit: Pterodactyl's 0 memory, disk or
