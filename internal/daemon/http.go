@@ -345,24 +345,19 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		}
 		release, err := gate.enter(r.Context(), places)
 		if err != nil {
-			d.writeFailure(w, r, name, err)
+			d.writeModuleFailure(w, r, name, route, err)
 			return
 		}
 		defer release()
 		err = d.prepareClientRequest(r.Context(), name, route, &req)
 		if err != nil {
-			d.writeFailure(w, r, name, err)
+			d.writeModuleFailure(w, r, name, route, err)
 			return
 		}
 	}
 	resp, err := m.HandleHTTP(r.Context(), req)
 	if err != nil {
-		if route.Page {
-			status, msg := d.failure(r, name, err)
-			d.pageFailure(w, r, status, msg)
-			return
-		}
-		d.writeFailure(w, r, name, err)
+		d.writeModuleFailure(w, r, name, route, err)
 		return
 	}
 	if resp.Status == 0 {
@@ -454,6 +449,18 @@ func (d *Daemon) attachService(ctx context.Context, req *hostapi.HTTPRequest) er
 	}
 	req.Service, req.Settings = &svc, &settings
 	return nil
+}
+
+// writeModuleFailure answers a failed module request: a page with an HTML
+// page (the linked service is another user's, the module refused), any
+// other route as writeFailure does.
+func (d *Daemon) writeModuleFailure(w http.ResponseWriter, r *http.Request, module string, route hostapi.Route, err error) {
+	if route.Page {
+		status, msg := d.failure(r, module, err)
+		d.pageFailure(w, r, status, msg)
+		return
+	}
+	d.writeFailure(w, r, module, err)
 }
 
 // writeFailure answers a failed request with the status of err's code and

@@ -103,6 +103,8 @@ type envSetup struct {
 	// serverDSN, when set, is the server to make the test's database on
 	// instead of the shared test server.
 	serverDSN string
+	// panelURL is the panel's public address (panel.base_url).
+	panelURL string
 }
 
 // withPool gives the daemon a pool of n database connections
@@ -122,6 +124,12 @@ func onServer(dsn string) envOption {
 	return func(s *envSetup) { s.serverDSN = dsn }
 }
 
+// withPanelURL makes url the panel's public address (panel.base_url), where
+// invoices are paid: a browser test stands a server there.
+func withPanelURL(url string) envOption {
+	return func(s *envSetup) { s.panelURL = url }
+}
+
 // withPanelBudget makes the double enforce limit requests per window and
 // paces the adapter to pace requests per the same window.
 func withPanelBudget(limit, pace int, window time.Duration) envOption {
@@ -134,7 +142,7 @@ func withPanelBudget(limit, pace int, window time.Duration) envOption {
 // newEnvWith is newEnv with the Micro-Upsell settings given.
 func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOption) *env {
 	t.Helper()
-	setup := envSetup{simLimit: pterosim.RateLimit{Disabled: true}, adapterPacing: map[string]string{"rate_limit_per_minute": "0"}, pool: 32, logger: discard()}
+	setup := envSetup{simLimit: pterosim.RateLimit{Disabled: true}, adapterPacing: map[string]string{"rate_limit_per_minute": "0"}, pool: 32, logger: discard(), panelURL: "https://panel.example"}
 	for _, o := range opts {
 		o(&setup)
 	}
@@ -175,7 +183,7 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 	sockets, _ := os.MkdirTemp("", "upe")
 	t.Cleanup(func() { os.RemoveAll(sockets) })
 	e.cfg = config.Config{
-		Panel:    config.Panel{Kind: "paymenter", BaseURL: "https://panel.example", InvoiceWriter: "sql"},
+		Panel:    config.Panel{Kind: "paymenter", BaseURL: setup.panelURL, InvoiceWriter: "sql"},
 		Security: config.Security{AdminToken: secret(), LinkSecret: secret(), WebhookSecret: secret(), LinkTTL: time.Hour},
 		Plugins: config.Plugins{SocketDir: sockets, StartTimeout: 30 * time.Second, MaxRestarts: 3, RestartBackoff: 50 * time.Millisecond, RestartWindow: time.Minute,
 			Modules: map[string]map[string]string{"microupsell": moduleSettings},

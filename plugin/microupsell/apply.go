@@ -306,7 +306,7 @@ func (m *Module) audit(ctx context.Context, tx hostapi.TxID, o Order, action, ms
 	return err
 }
 
-func (m *Module) adminListOrders(ctx context.Context, q map[string][]string) (hostapi.HTTPResponse, error) {
+func (m *Module) adminListOrders(ctx context.Context, q map[string][]string) (int, any, error) {
 	var f orderFilter
 	first := func(k string) string {
 		if v := q[k]; len(v) > 0 {
@@ -318,7 +318,7 @@ func (m *Module) adminListOrders(ctx context.Context, q map[string][]string) (ho
 		if v := first(key); v != "" {
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
-				return hostapi.HTTPResponse{}, hostapi.Invalid(key, "not an id: %q", v)
+				return 0, nil, hostapi.Invalid(key, "not an id: %q", v)
 			}
 			*dst = n
 		}
@@ -327,45 +327,45 @@ func (m *Module) adminListOrders(ctx context.Context, q map[string][]string) (ho
 	switch f.State {
 	case "", StateAwaitingPayment, StatePaid, StateApplying, StateApplied, StateFailed, StateFlagged:
 	default:
-		return hostapi.HTTPResponse{}, hostapi.Invalid("state", "unknown state %q", f.State)
+		return 0, nil, hostapi.Invalid("state", "unknown state %q", f.State)
 	}
 	if v := first("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			return hostapi.HTTPResponse{}, hostapi.Invalid("limit", "must be 1 to 500")
+			return 0, nil, hostapi.Invalid("limit", "must be 1 to 500")
 		}
 		f.Limit = n
 	}
 	os, err := m.orders(ctx, f)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	out := make([]orderView, len(os))
 	for i, o := range os {
 		out[i] = viewOrder(o)
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"orders": out})
+	return http.StatusOK, map[string]any{"orders": out}, nil
 }
 
-func (m *Module) adminShowOrder(ctx context.Context, id uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminShowOrder(ctx context.Context, id uint64) (int, any, error) {
 	o, err := m.order(ctx, "", id)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if o.History, err = m.history(ctx, id); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
-	return jsonResponse(http.StatusOK, viewOrder(o))
+	return http.StatusOK, viewOrder(o), nil
 }
 
 // adminRetry puts a failed order back to paid and applies it now.
-func (m *Module) adminRetry(ctx context.Context, id uint64) (hostapi.HTTPResponse, error) {
+func (m *Module) adminRetry(ctx context.Context, id uint64) (int, any, error) {
 	o, err := m.order(ctx, "", id)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if o.State != StateFailed {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "order %d is %s; only failed orders can be retried", id, o.State)
+		return 0, nil, hostapi.Errorf(hostapi.CodePrecondition, "order %d is %s; only failed orders can be retried", id, o.State)
 	}
 	// A target stored before the failure stays valid: resume applying it.
 	to := StatePaid
@@ -373,10 +373,10 @@ func (m *Module) adminRetry(ctx context.Context, id uint64) (hostapi.HTTPRespons
 		to = StateApplying
 	}
 	if _, err := m.transition(ctx, "", id, StateFailed, to, "retried by the admin"); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if _, err := m.applyOrder(ctx, id, 0); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	return m.adminShowOrder(ctx, id)
 }

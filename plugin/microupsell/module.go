@@ -13,10 +13,8 @@ package microupsell
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -83,10 +81,16 @@ type Module struct {
 	// faults holds fault-injection settings (faults builds only).
 	faults map[string]string
 	now    func() time.Time
+	// mux serves every route (newMux), built once.
+	mux *http.ServeMux
 }
 
 // New returns the module; the host configures it.
-func New() *Module { return &Module{now: time.Now} }
+func New() *Module {
+	m := &Module{now: time.Now}
+	m.mux = m.newMux()
+	return m
+}
 
 // Serve runs the module as a plugin process.
 func Serve() { hostapi.ServeModule(New()) }
@@ -99,6 +103,13 @@ var routes = []hostapi.Route{
 	}},
 	{Method: "POST", Path: "/orders", Access: hostapi.AccessClient},
 	{Method: "GET", Path: "/orders", Access: hostapi.AccessClient},
+	// The shop: pages a browser opens from the client's service page (see
+	// shop.go). The page reads the same offer the list does.
+	{Method: "GET", Path: "/shop", Access: hostapi.AccessClient, Page: true, Prefetch: []hostapi.Prefetch{
+		{Name: offerPrefetch, SQL: selectOffer, Args: []hostapi.PrefetchArg{hostapi.PrefetchServiceID}},
+	}},
+	{Method: "POST", Path: "/shop/confirm", Access: hostapi.AccessClient, Page: true},
+	{Method: "POST", Path: "/shop/buy", Access: hostapi.AccessClient, Page: true},
 	{Method: "GET", Path: "/admin/packages", Access: hostapi.AccessAdmin},
 	{Method: "POST", Path: "/admin/packages", Access: hostapi.AccessAdmin},
 	{Method: "PATCH", Path: "/admin/packages/", Access: hostapi.AccessAdmin},
@@ -144,65 +155,99 @@ func (m *Module) deps() (hostapi.Host, Settings) {
 	return m.host, m.settings
 }
 
-// HandleHTTP routes a request the host has authenticated.
+// HandleHTTP serves a request the host has authenticated from the module's
+// mux.
 func (m *Module) HandleHTTP(ctx context.Context, req hostapi.HTTPRequest) (hostapi.HTTPResponse, error) {
-	p := req.Principal
-	switch {
-	case req.Method == "GET" && req.Path == "/packages":
-		return m.listPackages(ctx, req)
-	case req.Method == "POST" && req.Path == "/orders":
-		return m.buy(ctx, p, req)
-	case req.Method == "GET" && req.Path == "/orders":
-		return m.clientOrders(ctx, p)
-	}
-	if p.Kind != hostapi.Admin {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePermission, "admin only")
-	}
-	switch {
-	case req.Method == "GET" && req.Path == "/admin/packages":
-		return m.adminListPackages(ctx)
-	case req.Method == "POST" && req.Path == "/admin/packages":
-		return m.adminCreatePackage(ctx, req.Body)
-	case req.Method == "PATCH" && strings.HasPrefix(req.Path, "/admin/packages/"):
-		id, err := pathID(req.Path, "/admin/packages/")
-		if err != nil {
-			return hostapi.HTTPResponse{}, err
-		}
-		return m.adminUpdatePackage(ctx, id, req.Body)
-	case req.Method == "GET" && req.Path == "/admin/orders":
-		return m.adminListOrders(ctx, req.Query)
-	case req.Method == "GET" && strings.HasPrefix(req.Path, "/admin/orders/"):
-		id, err := pathID(req.Path, "/admin/orders/")
-		if err != nil {
-			return hostapi.HTTPResponse{}, err
-		}
-		return m.adminShowOrder(ctx, id)
-	case req.Method == "POST" && strings.HasPrefix(req.Path, "/admin/orders/") && strings.HasSuffix(req.Path, "/retry"):
-		id, err := pathID(strings.TrimSuffix(req.Path, "/retry"), "/admin/orders/")
-		if err != nil {
-			return hostapi.HTTPResponse{}, err
-		}
-		return m.adminRetry(ctx, id)
-	case req.Method == "GET" && req.Path == "/admin/reconcile":
-		return m.adminReconcile(ctx, false)
-	case req.Method == "POST" && req.Path == "/admin/reconcile":
-		return m.adminReconcile(ctx, true)
-	}
-	return jsonResponse(http.StatusNotFound, map[string]string{"error": "no such route"})
+	return hostapi.HandleWith(ctx, m.mux, req)
 }
 
-func pathID(path, prefix string) (uint64, error) {
-	id, err := strconv.ParseUint(strings.TrimPrefix(path, prefix), 10, 64)
+// newMux builds the module's one route table of handlers; the host's
+// table (routes, with who may call each) is declared above.
+func (m *Module) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /packages", m.listPackages)
+	mux.Handle("POST /orders", jsonFunc(m.buy))
+	mux.Handle("GET /orders", jsonFunc(func(r *http.Request) (int, any, error) {
+		return m.clientOrders(r.Context(), hostapi.RequestOf(r).Principal)
+	}))
+	mux.HandleFunc("GET /shop", m.shopPage)
+	mux.HandleFunc("POST /shop/confirm", m.shopConfirm)
+	mux.HandleFunc("POST /shop/buy", m.shopBuy)
+
+	mux.Handle("GET /admin/packages", adminOnly(func(r *http.Request) (int, any, error) {
+		return m.adminListPackages(r.Context())
+	}))
+	mux.Handle("POST /admin/packages", adminOnly(func(r *http.Request) (int, any, error) {
+		return m.adminCreatePackage(r.Context(), hostapi.RequestOf(r).Body)
+	}))
+	mux.Handle("PATCH /admin/packages/{id}", adminOnly(func(r *http.Request) (int, any, error) {
+		id, err := pathID(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return m.adminUpdatePackage(r.Context(), id, hostapi.RequestOf(r).Body)
+	}))
+	mux.Handle("GET /admin/orders", adminOnly(func(r *http.Request) (int, any, error) {
+		return m.adminListOrders(r.Context(), r.URL.Query())
+	}))
+	mux.Handle("GET /admin/orders/{id}", adminOnly(func(r *http.Request) (int, any, error) {
+		id, err := pathID(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return m.adminShowOrder(r.Context(), id)
+	}))
+	mux.Handle("POST /admin/orders/{id}/retry", adminOnly(func(r *http.Request) (int, any, error) {
+		id, err := pathID(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return m.adminRetry(r.Context(), id)
+	}))
+	mux.Handle("GET /admin/reconcile", adminOnly(func(r *http.Request) (int, any, error) {
+		return m.adminReconcile(r.Context(), false)
+	}))
+	mux.Handle("POST /admin/reconcile", adminOnly(func(r *http.Request) (int, any, error) {
+		return m.adminReconcile(r.Context(), true)
+	}))
+	// The host forwards only the declared routes; a path under a declared
+	// subtree that names nothing here is not found.
+	mux.Handle("/", jsonFunc(func(*http.Request) (int, any, error) {
+		return 0, nil, hostapi.Errorf(hostapi.CodeNotFound, "no such route")
+	}))
+	return mux
+}
+
+// jsonFunc is a JSON route: its status and body, or a typed error for the
+// host to answer.
+type jsonFunc func(r *http.Request) (int, any, error)
+
+func (f jsonFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	status, v, err := f(r)
+	if err != nil {
+		hostapi.Fail(w, err)
+		return
+	}
+	hostapi.WriteJSON(w, status, v)
+}
+
+// adminOnly is a JSON route for the admin token only. The host already
+// refuses anyone else on an admin route; the module does not rely on it.
+func adminOnly(f jsonFunc) jsonFunc {
+	return func(r *http.Request) (int, any, error) {
+		if hostapi.RequestOf(r).Principal.Kind != hostapi.Admin {
+			return 0, nil, hostapi.Errorf(hostapi.CodePermission, "admin only")
+		}
+		return f(r)
+	}
+}
+
+// pathID is the route's {id}.
+func pathID(r *http.Request) (uint64, error) {
+	v := r.PathValue("id")
+	id, err := strconv.ParseUint(v, 10, 64)
 	if err != nil || id == 0 {
-		return 0, hostapi.Invalid("id", "not an id: %q", strings.TrimPrefix(path, prefix))
+		return 0, hostapi.Invalid("id", "not an id: %q", v)
 	}
 	return id, nil
-}
-
-func jsonResponse(status int, v any) (hostapi.HTTPResponse, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeInternal, "encode response: %w", err)
-	}
-	return hostapi.HTTPResponse{Status: status, Header: map[string][]string{"Content-Type": {"application/json"}}, Body: b}, nil
 }

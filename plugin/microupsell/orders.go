@@ -156,18 +156,31 @@ func (m *Module) held(ctx context.Context, tx hostapi.TxID, serviceID uint64) (m
 	return out, nil
 }
 
-func (m *Module) listPackages(ctx context.Context, req hostapi.HTTPRequest) (hostapi.HTTPResponse, error) {
+// offerQuote is the offer of one eligible service: each package quoted by
+// the server, as the JSON list and the shop page both show it.
+type offerQuote struct {
+	Service  hostapi.Service
+	Settings hostapi.PanelSettings
+	Packages []quoteView
+	// Reusable says everything read came with the request (see listPackages).
+	Reusable bool
+}
+
+// quoteOffer prices every package offered to the linked service; the
+// service's refusal (not active, no cycle to prorate) is the error, with
+// the service when it was read.
+func (m *Module) quoteOffer(ctx context.Context, req hostapi.HTTPRequest) (offerQuote, error) {
 	svc, settings, err := m.eligibleService(ctx, req)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return offerQuote{Service: svc}, err
 	}
 	pkgs, held, err := m.offer(ctx, req, svc.ID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return offerQuote{Service: svc}, err
 	}
 	tax, err := m.taxRate(ctx, settings, svc.UserID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return offerQuote{Service: svc}, err
 	}
 	out := []quoteView{}
 	for _, pkg := range pkgs {
@@ -187,20 +200,30 @@ func (m *Module) listPackages(ctx context.Context, req hostapi.HTTPRequest) (hos
 		}
 		out = append(out, v)
 	}
-	resp, err := jsonResponse(http.StatusOK, map[string]any{
-		"service_id": svc.ID, "currency": svc.Currency, "recurring_price": money.Format(svc.Price),
-		"expires_at": svc.ExpiresAt.Format("2006-01-02"), "packages": out,
-	})
 	fromRequest := req.Service != nil && req.Settings != nil && req.Prefetched[offerPrefetch] != nil
-	if err == nil && fromRequest && !exclusiveTax(settings) {
+	return offerQuote{Service: svc, Settings: settings, Packages: out, Reusable: fromRequest && !exclusiveTax(settings)}, nil
+}
+
+// listPackages is GET /packages, the client's JSON list.
+func (m *Module) listPackages(w http.ResponseWriter, r *http.Request) {
+	o, err := m.quoteOffer(r.Context(), *hostapi.RequestOf(r))
+	if err != nil {
+		hostapi.Fail(w, err)
+		return
+	}
+	if o.Reusable {
 		// Everything this list read came with the request (the service,
 		// the settings, the prefetched offer) but the date: the host may
 		// answer the same request with it until the panel's next midnight,
 		// when the days left change. With exclusive tax it also read the
 		// client's rate, which the request does not carry.
-		resp.ReuseUntil = nextMidnight(m.now(), settings.Location())
+		hostapi.MarkReusable(w, nextMidnight(m.now(), o.Settings.Location()).Unix())
 	}
-	return resp, err
+	svc := o.Service
+	hostapi.WriteJSON(w, http.StatusOK, map[string]any{
+		"service_id": svc.ID, "currency": svc.Currency, "recurring_price": money.Format(svc.Price),
+		"expires_at": svc.ExpiresAt.Format("2006-01-02"), "packages": o.Packages,
+	})
 }
 
 // nextMidnight is the start of the day after now's in loc.
@@ -271,94 +294,106 @@ func (m *Module) lockService(ctx context.Context, serviceID uint64) (func(), err
 
 // idempotencyKey validates the client's key (a double click sends the same
 // one twice).
-func idempotencyKey(req hostapi.HTTPRequest) (string, error) {
-	var key string
-	if v := req.Header["Idempotency-Key"]; len(v) > 0 {
-		key = strings.TrimSpace(v[0])
-	}
+func idempotencyKey(field, raw string) (string, error) {
+	key := strings.TrimSpace(raw)
 	if key == "" || len(key) > 128 {
-		return "", hostapi.Invalid("Idempotency-Key", "a key of 1 to 128 characters is required")
+		return "", hostapi.Invalid(field, "a key of 1 to 128 characters is required")
 	}
 	return key, nil
 }
 
-// buy creates the order and its panel invoice in one transaction.
-func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPRequest) (hostapi.HTTPResponse, error) {
-	h, s := m.deps()
-	key, err := idempotencyKey(req)
+// buy is POST /orders: the JSON body names the package, the
+// Idempotency-Key header the purchase.
+func (m *Module) buy(r *http.Request) (int, any, error) {
+	req := hostapi.RequestOf(r)
+	key, err := idempotencyKey("Idempotency-Key", r.Header.Get("Idempotency-Key"))
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	var in buyRequest
 	if err := hostapi.DecodeJSON(req.Body, &in); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if in.PackageID == 0 {
-		return hostapi.HTTPResponse{}, hostapi.Invalid("package_id", "required")
+		return 0, nil, hostapi.Invalid("package_id", "required")
 	}
+	v, created, err := m.placeOrder(r.Context(), *req, key, in.PackageID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if created {
+		return http.StatusCreated, v, nil
+	}
+	return http.StatusOK, v, nil
+}
+
+// placeOrder creates the order and its panel invoice in one transaction,
+// or, for a key the service used before (a double click, a replayed form),
+// returns that key's order with created false. Every amount comes from the
+// database: the request names only the package. Both the JSON route and
+// the shop's form buy through it.
+func (m *Module) placeOrder(ctx context.Context, req hostapi.HTTPRequest, key string, packageID uint64) (orderView, bool, error) {
+	h, s := m.deps()
 	svc, settings, err := m.eligibleService(ctx, req)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	if existing, ok, err := m.orderByKey(ctx, svc.ID, key); err != nil || ok {
-		if err != nil {
-			return hostapi.HTTPResponse{}, err
-		}
-		return jsonResponse(http.StatusOK, existing)
+		return existing, false, err
 	}
 	// What needs a connection of its own (the client's tax rate, the
 	// node's capacity through the adapter) is asked before the lock's
 	// transaction opens: a request holding a connection never waits for a
 	// second one (the host refuses it).
-	probe, err := m.packageByID(ctx, "", in.PackageID)
+	probe, err := m.packageByID(ctx, "", packageID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	tax, err := m.taxRate(ctx, settings, svc.UserID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	if err := m.checkCapacity(ctx, svc.ID, probe); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	now := m.now().UTC()
 	// Serialize purchases per service so caps and the open-order limit
 	// hold under concurrent clicks; the order and invoice commit together.
 	unlock, err := m.lockService(ctx, svc.ID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	defer unlock()
 	tx, err := h.Store.Begin(ctx)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	pkg, err := m.packageByID(ctx, tx.ID(), in.PackageID)
+	pkg, err := m.packageByID(ctx, tx.ID(), packageID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	if pkg.Resource != probe.Resource || pkg.Amount != probe.Amount {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeConflict, "package %d changed while it was ordered: order again", pkg.ID)
+		return orderView{}, false, hostapi.Errorf(hostapi.CodeConflict, "package %d changed while it was ordered: order again", pkg.ID)
 	}
 	held, err := m.held(ctx, tx.ID(), svc.ID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	q, err := m.quote(pkg, svc, settings, tax, held[pkg.ID])
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	rows, err := h.Store.Query(ctx, tx.ID(), openOrders, svc.ID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	var open int
 	if err := rows.Scan(0, &open); err != nil {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodeInternal, "count open orders: %w", err)
+		return orderView{}, false, hostapi.Errorf(hostapi.CodeInternal, "count open orders: %w", err)
 	}
 	if open >= s.MaxOpenOrders {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePrecondition, "%d add-on invoices are still unpaid for this service: pay or cancel them first", open)
+		return orderView{}, false, hostapi.Errorf(hostapi.CodePrecondition, "%d add-on invoices are still unpaid for this service: pay or cancel them first", open)
 	}
 	price := pkg.MonthlyPrices[svc.Currency]
 	res, err := h.Store.Exec(ctx, tx.ID(), insertOrder, svc.ID, svc.UserID, pkg.ID, pkg.Name, string(pkg.Resource), pkg.Amount, svc.Currency,
@@ -368,13 +403,10 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 		// The same key raced in from another click: answer with its order.
 		_ = tx.Rollback(ctx)
 		existing, _, err := m.orderByKey(ctx, svc.ID, key)
-		if err != nil {
-			return hostapi.HTTPResponse{}, err
-		}
-		return jsonResponse(http.StatusOK, existing)
+		return existing, false, err
 	}
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	orderID := uint64(res.LastInsertID)
 	inv, err := h.Panel.CreateInvoice(ctx, tx.ID(), hostapi.NewInvoice{
@@ -385,25 +417,25 @@ func (m *Module) buy(ctx context.Context, p hostapi.Principal, req hostapi.HTTPR
 		}},
 	})
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	if _, err := h.Store.Exec(ctx, tx.ID(), setOrderInvoice, inv.ID, inv.Number, now, orderID); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	msg := fmt.Sprintf("ordered: %s due today, recurring +%s %s; invoice %s", money.Format(q.DueToday), money.Format(q.RecurringIncrease), svc.Currency, inv.Number)
 	if _, err := h.Store.Exec(ctx, tx.ID(), insertEvent, orderID, StateAwaitingPayment, msg, now); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	o, err := m.order(ctx, "", orderID)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return orderView{}, false, err
 	}
 	v := viewOrder(o)
 	v.PayURL = inv.PayURL
-	return jsonResponse(http.StatusCreated, v)
+	return v, true, nil
 }
 
 func serviceLabel(s hostapi.Service) string {
@@ -449,18 +481,18 @@ func (m *Module) orderByKey(ctx context.Context, serviceID uint64, key string) (
 	return viewOrder(o), true, nil
 }
 
-func (m *Module) clientOrders(ctx context.Context, p hostapi.Principal) (hostapi.HTTPResponse, error) {
+func (m *Module) clientOrders(ctx context.Context, p hostapi.Principal) (int, any, error) {
 	if p.Kind != hostapi.Client {
-		return hostapi.HTTPResponse{}, hostapi.Errorf(hostapi.CodePermission, "a client link is required")
+		return 0, nil, hostapi.Errorf(hostapi.CodePermission, "a client link is required")
 	}
 	os, err := m.orders(ctx, orderFilter{ServiceID: p.ServiceID, UserID: p.UserID, Limit: 50})
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	out := make([]orderView, len(os))
 	for i, o := range os {
 		out[i] = viewOrder(o)
 		out[i].LimitsBefore, out[i].LimitsAfter = nil, nil
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"orders": out})
+	return http.StatusOK, map[string]any{"orders": out}, nil
 }

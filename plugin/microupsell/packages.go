@@ -272,61 +272,61 @@ func viewPackage(p Package) packageView {
 	return v
 }
 
-func (m *Module) adminListPackages(ctx context.Context) (hostapi.HTTPResponse, error) {
+func (m *Module) adminListPackages(ctx context.Context) (int, any, error) {
 	ps, err := m.packages(ctx)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	out := make([]packageView, len(ps))
 	for i, p := range ps {
 		out[i] = viewPackage(p)
 	}
-	return jsonResponse(http.StatusOK, map[string]any{"packages": out})
+	return http.StatusOK, map[string]any{"packages": out}, nil
 }
 
-func (m *Module) adminCreatePackage(ctx context.Context, body []byte) (hostapi.HTTPResponse, error) {
+func (m *Module) adminCreatePackage(ctx context.Context, body []byte) (int, any, error) {
 	var in packageInput
 	if err := hostapi.DecodeJSON(body, &in); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	settings, err := m.panelSettings(ctx)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	p, err := in.apply(Package{Active: true}, settings)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	p.ID, err = m.savePackage(ctx, p, true)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
-	return jsonResponse(http.StatusCreated, viewPackage(p))
+	return http.StatusCreated, viewPackage(p), nil
 }
 
 // adminUpdatePackage changes a package. Orders keep the prices they locked:
 // they never read the package again.
-func (m *Module) adminUpdatePackage(ctx context.Context, id uint64, body []byte) (hostapi.HTTPResponse, error) {
+func (m *Module) adminUpdatePackage(ctx context.Context, id uint64, body []byte) (int, any, error) {
 	var in packageInput
 	if err := hostapi.DecodeJSON(body, &in); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	cur, err := m.packageByID(ctx, "", id)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	settings, err := m.panelSettings(ctx)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	p, err := in.apply(cur, settings)
 	if err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
 	if _, err := m.savePackage(ctx, p, false); err != nil {
-		return hostapi.HTTPResponse{}, err
+		return 0, nil, err
 	}
-	return jsonResponse(http.StatusOK, viewPackage(p))
+	return http.StatusOK, viewPackage(p), nil
 }
 
 // panelSettings asks the host for the panel's settings (its currencies).

@@ -576,13 +576,13 @@ func (m *Module) repair(ctx context.Context, o observation, p plan) (bool, error
 // adminReconcile answers GET (report only: changes nothing) and POST (fix)
 // /admin/reconcile. A service that could not be checked is a finding of the
 // report, not a failure of the request: the admin sees the others too.
-func (m *Module) adminReconcile(ctx context.Context, fix bool) (hostapi.HTTPResponse, error) {
+func (m *Module) adminReconcile(ctx context.Context, fix bool) (int, any, error) {
 	held, ids, err := m.holdings(ctx)
 	if err != nil {
-		return hostapi.HTTPResponse{}, fmt.Errorf("read the applied add-ons: %w", err)
+		return 0, nil, fmt.Errorf("read the applied add-ons: %w", err)
 	}
 	rep, _, _ := m.reconcileAll(ctx, held, ids, fix)
-	return jsonResponse(http.StatusOK, rep)
+	return http.StatusOK, rep, nil
 }
 
 func (m *Module) rememberNow(ctx context.Context, serviceID uint64, e expectation) error {
