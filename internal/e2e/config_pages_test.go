@@ -28,6 +28,8 @@ func (e *env) browser(t *testing.T) *browser {
 	return &browser{t: t, e: e, http: c}
 }
 
+// page is a reply as a test's browser-like client sees it (redirects not
+// followed).
 type page struct {
 	code     int
 	body     string

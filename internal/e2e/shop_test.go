@@ -35,12 +35,6 @@ func newFormClient(t *testing.T, e *env) *formClient {
 	return &formClient{t: t, e: e, http: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
-type page struct {
-	code   int
-	header http.Header
-	body   string
-}
-
 func (c *formClient) get(path string) page {
 	c.t.Helper()
 	return c.send("GET", path, nil)
@@ -70,7 +64,7 @@ func (c *formClient) send(method, path string, form url.Values) page {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return page{resp.StatusCode, resp.Header, string(b)}
+	return page{code: resp.StatusCode, header: resp.Header, body: string(b), location: resp.Header.Get("Location")}
 }
 
 // open exchanges a link for the service's session and returns the shop's
