@@ -19,31 +19,7 @@ import (
 // is what the plugin boundary costs.
 func BenchmarkConfigQuote(b *testing.B) {
 	e := newEnv(b)
-	if r := e.do("POST", "/m/configoptions/admin/seed", e.admin(), nil); r.code != http.StatusOK {
-		b.Fatalf("seed: %d %s", r.code, r.body)
-	}
-	var list struct {
-		Groups []struct {
-			ID          uint64 `json:"id"`
-			ServiceType string `json:"service_type"`
-		} `json:"groups"`
-	}
-	e.do("GET", "/m/configoptions/admin/groups", e.admin(), nil).decode(b, &list)
-	ids := map[string]uint64{}
-	var doc struct {
-		Options []struct {
-			ID  uint64 `json:"id"`
-			Key string `json:"provisioning_key"`
-		} `json:"options"`
-	}
-	for _, g := range list.Groups {
-		if g.ServiceType == "vps" {
-			e.do("GET", "/m/configoptions/admin/groups/"+strconv.FormatUint(g.ID, 10), e.admin(), nil).decode(b, &doc)
-		}
-	}
-	for _, o := range doc.Options {
-		ids[o.Key] = o.ID
-	}
+	ids := seedVPS(b, e)
 	body, _ := json.Marshal(map[string]any{"service_type": "vps", "choices": []map[string]any{
 		{"option_id": ids["cpu_cores"], "quantity": 4}, {"option_id": ids["ram_gb"], "quantity": 8}, {"option_id": ids["disk_gb"], "quantity": 100}}})
 	post := func(b *testing.B, c *http.Client, url string) {
@@ -97,4 +73,35 @@ func BenchmarkConfigQuote(b *testing.B) {
 			}
 		})
 	})
+}
+
+// seedVPS loads the Build-Your-Own seed groups and returns the VPS group's
+// option ids by provisioning key.
+func seedVPS(t testing.TB, e *env) map[string]uint64 {
+	if r := e.do("POST", "/m/configoptions/admin/seed", e.admin(), nil); r.code != http.StatusOK {
+		t.Fatalf("seed: %d %s", r.code, r.body)
+	}
+	var list struct {
+		Groups []struct {
+			ID          uint64 `json:"id"`
+			ServiceType string `json:"service_type"`
+		} `json:"groups"`
+	}
+	e.do("GET", "/m/configoptions/admin/groups", e.admin(), nil).decode(t, &list)
+	var doc struct {
+		Options []struct {
+			ID  uint64 `json:"id"`
+			Key string `json:"provisioning_key"`
+		} `json:"options"`
+	}
+	for _, g := range list.Groups {
+		if g.ServiceType == "vps" {
+			e.do("GET", "/m/configoptions/admin/groups/"+strconv.FormatUint(g.ID, 10), e.admin(), nil).decode(t, &doc)
+		}
+	}
+	ids := map[string]uint64{}
+	for _, o := range doc.Options {
+		ids[o.Key] = o.ID
+	}
+	return ids
 }

@@ -105,6 +105,14 @@ type envSetup struct {
 	serverDSN string
 	// panelURL is the panel's public address (panel.base_url).
 	panelURL string
+	// frameAncestors is http.frame_ancestors.
+	frameAncestors string
+}
+
+// withFrameAncestors lets origins frame the public pages
+// (http.frame_ancestors).
+func withFrameAncestors(origins string) envOption {
+	return func(s *envSetup) { s.frameAncestors = origins }
 }
 
 // withPool gives the daemon a pool of n database connections
@@ -190,7 +198,8 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 			// By default the double's rate limit is off and so is the
 			// adapter's pacing, which would otherwise dominate the benchmarks.
 			Adapters: map[string]map[string]string{"pterodactyl": adapterSettings(setup.adapterPacing)}},
-		Log: config.Log{Level: "error"},
+		Log:  config.Log{Level: "error"},
+		HTTP: config.HTTP{FrameAncestors: setup.frameAncestors},
 	}
 	e.d, err = daemon.New(ctx, e.cfg, e.db.DB, setup.logger, obs.NewMetrics())
 	if err != nil {

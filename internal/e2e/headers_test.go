@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRepliesCarrySecurityHeaders sends each kind of reply through the
@@ -70,5 +71,47 @@ func TestRepliesCarrySecurityHeaders(t *testing.T) {
 				t.Errorf("metric text in the reply: %v", scrape)
 			}
 		})
+	}
+}
+
+// TestOnlyPublicPagesMayBeFramed: with http.frame_ancestors set, the
+// Build-Your-Own configurator may be embedded by those origins (and only
+// those), while a page that acts for a signed-in client (the shop) and the
+// JSON routes still may not be framed by anyone.
+func TestOnlyPublicPagesMayBeFramed(t *testing.T) {
+	e := newEnvWith(t, nil, withFrameAncestors("https://www.example.com"))
+	e.ramPackage()
+	seedVPS(t, e)
+	framing := func(path string, header map[string]string) (csp []string, xfo string, status int) {
+		req, _ := http.NewRequest("GET", e.http.URL+path, nil)
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Values("Content-Security-Policy"), resp.Header.Get("X-Frame-Options"), resp.StatusCode
+	}
+
+	csp, xfo, status := framing("/m/configoptions/configure", nil)
+	if status != http.StatusOK || !slices.Contains(csp, "frame-ancestors https://www.example.com") || xfo != "" {
+		t.Errorf("configurator: %d, CSP %q, X-Frame-Options %q; want framing by https://www.example.com only", status, csp, xfo)
+	}
+	if slices.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("configurator also carries frame-ancestors 'none' (a browser enforces both): %q", csp)
+	}
+	for _, tc := range []struct {
+		name, path string
+		header     map[string]string
+	}{
+		{"the shop (a client's page)", "/m/microupsell/shop?link=" + e.link(e.seeded.UserID, e.seeded.ServiceID, time.Hour), nil},
+		{"a client's JSON", "/m/microupsell/packages", e.client("")},
+	} {
+		csp, xfo, _ := framing(tc.path, tc.header)
+		if !slices.Contains(csp, "frame-ancestors 'none'") || xfo != "DENY" {
+			t.Errorf("%s: CSP %q, X-Frame-Options %q; want framing refused", tc.name, csp, xfo)
+		}
 	}
 }

@@ -211,12 +211,12 @@ func controls(groups []catalog.Group, choices []choiceInput, term catalog.Term, 
 				if picked {
 					oc.Quantity = c.Quantity
 				}
-				oc.MinText, oc.MaxText = quantityText(o, o.Min), quantityText(o, o.Max)
+				oc.MinText, oc.MaxText = catalog.QuantityText(o, o.Min), catalog.QuantityText(o, o.Max)
 				if p := o.UnitPrices.For(term); p != nil {
-					oc.UnitPrice = priceText(*p, currency) + " " + termText(term) + " per " + singular(o.Unit)
-					oc.ValueText = quantityText(o, oc.Quantity) + ", " + priceText(p.Mul(decimal.NewFromInt(oc.Quantity)), currency) + " " + termText(term)
+					oc.UnitPrice = priceText(*p, currency) + " " + termText(term) + " per " + catalog.SingularUnit(o.Unit)
+					oc.ValueText = catalog.QuantityText(o, oc.Quantity) + ", " + priceText(p.Mul(decimal.NewFromInt(oc.Quantity)), currency) + " " + termText(term)
 				} else {
-					oc.ValueText = quantityText(o, oc.Quantity)
+					oc.ValueText = catalog.QuantityText(o, oc.Quantity)
 				}
 				if oc.Step <= 0 {
 					oc.Step = 1
@@ -242,28 +242,6 @@ func controls(groups []catalog.Group, choices []choiceInput, term catalog.Term, 
 		}
 	}
 	return out
-}
-
-func quantityText(o catalog.Option, n int64) string {
-	unit := o.Unit
-	if n == 1 {
-		unit = singular(unit)
-	}
-	if unit == "" {
-		return strconv.FormatInt(n, 10)
-	}
-	return strconv.FormatInt(n, 10) + " " + unit
-}
-
-// singular is a unit for one: "cores" -> "core"; "GB" stays.
-func singular(unit string) string {
-	if len(unit) > 3 && strings.HasSuffix(unit, "s") && strings.ToLower(unit) == unit {
-		return strings.TrimSuffix(unit, "s")
-	}
-	if unit == "" {
-		return "unit"
-	}
-	return unit
 }
 
 // priceText is an amount with the currency when the page knows it.

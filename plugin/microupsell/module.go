@@ -107,6 +107,11 @@ var routes = []hostapi.Route{
 	// shop.go). The page reads the same offer the list does.
 	{Method: "GET", Path: "/shop", Access: hostapi.AccessClient, Page: true, Prefetch: []hostapi.Prefetch{
 		{Name: offerPrefetch, SQL: selectOffer, Args: []hostapi.PrefetchArg{hostapi.PrefetchServiceID}},
+		// The history and what applied add-ons hold: read by the host
+		// beside the service, so the page's one call back is the live
+		// read of the server's limits.
+		{Name: historyPrefetch, SQL: selectShopHistory, Args: []hostapi.PrefetchArg{hostapi.PrefetchServiceID, hostapi.PrefetchUserID}},
+		{Name: appliedPrefetch, SQL: appliedByResource, Args: []hostapi.PrefetchArg{hostapi.PrefetchServiceID}},
 	}},
 	{Method: "POST", Path: "/shop/confirm", Access: hostapi.AccessClient, Page: true},
 	{Method: "POST", Path: "/shop/buy", Access: hostapi.AccessClient, Page: true},

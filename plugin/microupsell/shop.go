@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/upsell-io/upsell/hostapi"
@@ -129,12 +130,19 @@ func (m *Module) renderShop(w http.ResponseWriter, r *http.Request, status int, 
 			v.Packages = append(v.Packages, card(q, o.Service))
 		}
 	}
-	if v.Limits, err = m.limitFacts(ctx, o.Service.ID); err != nil {
+	// The server's limits (a round trip to the control panel) and the
+	// history are read at the same time: the page waits for the slower.
+	var wg sync.WaitGroup
+	var limitsErr error
+	wg.Go(func() { v.Limits, limitsErr = m.limitFacts(ctx, req, o.Service.ID) })
+	v.Orders, v.Pending, err = m.orderRows(ctx, req, o.Service)
+	wg.Wait()
+	if limitsErr != nil {
 		// The page still sells: the limits are shown when the server
 		// answers again.
 		v.LimitsUnknown = true
 	}
-	if v.Orders, v.Pending, err = m.orderRows(ctx, o.Service); err != nil {
+	if err != nil {
 		hostapi.Fail(w, err)
 		return
 	}
@@ -467,13 +475,44 @@ func limitWords(r hostapi.Resource, n int64) string {
 const appliedByResource = `SELECT resource, CAST(SUM(amount) AS SIGNED) FROM ext_micro_upsell_order_addons
 WHERE service_id = ? AND state = 'applied' GROUP BY resource`
 
+// shopHistoryLimit is how many purchases the shop lists.
+const shopHistoryLimit = 20
+
+// selectShopHistory is the service's latest purchases, newest first.
+var selectShopHistory = `SELECT ` + orderColumns + ` FROM ext_micro_upsell_order_addons
+WHERE service_id = ? AND user_id = ? ORDER BY id DESC LIMIT ` + strconv.Itoa(shopHistoryLimit)
+
+// Names of the shop page's prefetched reads.
+const (
+	historyPrefetch = "history"
+	appliedPrefetch = "applied"
+)
+
+// prefetchedOr is the rows the host read for name, or, from a host that
+// did not (before minor version 1.3), the same query run now.
+func (m *Module) prefetchedOr(ctx context.Context, req *hostapi.HTTPRequest, name, query string, args ...any) (*hostapi.Rows, error) {
+	if rows := req.Prefetched[name]; rows != nil {
+		return rows, nil
+	}
+	h, _ := m.deps()
+	return h.Store.Query(ctx, "", query, args...)
+}
+
 // limitFacts are the server's limits with what the applied add-ons hold
 // of each.
-func (m *Module) limitFacts(ctx context.Context, serviceID uint64) ([]limitFact, error) {
+func (m *Module) limitFacts(ctx context.Context, req *hostapi.HTTPRequest, serviceID uint64) ([]limitFact, error) {
 	h, _ := m.deps()
-	rows, err := h.Store.Query(ctx, "", appliedByResource, serviceID)
+	var cur map[hostapi.Resource]int64
+	var readErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { cur, readErr = h.Provision.Read(ctx, serviceID) })
+	rows, err := m.prefetchedOr(ctx, req, appliedPrefetch, appliedByResource, serviceID)
+	wg.Wait()
 	if err != nil {
 		return nil, err
+	}
+	if readErr != nil {
+		return nil, readErr
 	}
 	held := map[hostapi.Resource]int64{}
 	for i := 0; i < rows.Len(); i++ {
@@ -483,10 +522,6 @@ func (m *Module) limitFacts(ctx context.Context, serviceID uint64) ([]limitFact,
 			return nil, hostapi.Errorf(hostapi.CodeInternal, "read add-on totals: %w", err)
 		}
 		held[hostapi.Resource(r)] = n
-	}
-	cur, err := h.Provision.Read(ctx, serviceID)
-	if err != nil {
-		return nil, err
 	}
 	var out []limitFact
 	for _, rn := range resourceNames {
@@ -505,9 +540,13 @@ func (m *Module) limitFacts(ctx context.Context, serviceID uint64) ([]limitFact,
 
 // orderRows is the service's purchase history in words, newest first, and
 // the purchases not finished yet.
-func (m *Module) orderRows(ctx context.Context, svc hostapi.Service) ([]orderRow, []string, error) {
+func (m *Module) orderRows(ctx context.Context, req *hostapi.HTTPRequest, svc hostapi.Service) ([]orderRow, []string, error) {
 	h, _ := m.deps()
-	os, err := m.orders(ctx, orderFilter{ServiceID: svc.ID, UserID: svc.UserID, Limit: 20})
+	history, err := m.prefetchedOr(ctx, req, historyPrefetch, selectShopHistory, svc.ID, svc.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	os, err := readOrders(history)
 	if err != nil {
 		return nil, nil, err
 	}

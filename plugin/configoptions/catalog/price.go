@@ -22,8 +22,8 @@ package catalog
 // are priced from the column of the service's term.
 
 import (
-	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/shopspring/decimal"
 
@@ -258,11 +258,34 @@ func shown(s Selected) string {
 		return s.Value.Label
 	case s.Option.Type == Checkbox:
 		return "no"
-	case s.Option.Unit != "":
-		return fmt.Sprintf("%d %s", s.Quantity, s.Option.Unit)
 	default:
-		return strconv.FormatInt(s.Quantity, 10)
+		return QuantityText(s.Option, s.Quantity)
 	}
+}
+
+// QuantityText is a quantity of an option as clients read it, the unit
+// made singular for one: "1 core", "4 cores", "8 GB", "3".
+func QuantityText(o Option, n int64) string {
+	unit := o.Unit
+	if unit == "" {
+		return strconv.FormatInt(n, 10)
+	}
+	if n == 1 {
+		unit = SingularUnit(unit)
+	}
+	return strconv.FormatInt(n, 10) + " " + unit
+}
+
+// SingularUnit is the unit for one ("cores" -> "core"; "GB" stays; "unit"
+// when the option has none), for "per core" prices.
+func SingularUnit(unit string) string {
+	switch {
+	case unit == "":
+		return "unit"
+	case len(unit) > 3 && strings.HasSuffix(unit, "s") && strings.ToLower(unit) == unit:
+		return strings.TrimSuffix(unit, "s")
+	}
+	return unit
 }
 
 // HourlyCharge is what an hourly-billed service owes for hours hours of

@@ -421,3 +421,22 @@ func TestMonthlyCap(t *testing.T) {
 		})
 	}
 }
+
+func TestQuantityText(t *testing.T) {
+	for _, tc := range []struct {
+		unit string
+		n    int64
+		want string
+	}{
+		{"cores", 1, "1 core"},
+		{"cores", 4, "4 cores"},
+		{"GB", 1, "1 GB"},
+		{"GB", 8, "8 GB"},
+		{"IPs", 1, "1 IPs"}, // not lower case: left as the provider wrote it
+		{"", 3, "3"},
+	} {
+		if got := QuantityText(Option{Unit: tc.unit}, tc.n); got != tc.want {
+			t.Errorf("QuantityText(%q, %d) = %q, want %q", tc.unit, tc.n, got, tc.want)
+		}
+	}
+}
