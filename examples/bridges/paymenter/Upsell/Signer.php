@@ -9,7 +9,7 @@ use RuntimeException;
 
 /**
  * What the upsell daemon checks, in plain PHP: the signed "invoice paid"
- * webhook and the signed client link.
+ * webhook, the signed client link and the signed admin link.
  *
  * This file uses no Laravel or Paymenter class and does nothing when it is
  * included, so bin/upsell-sign.php can load it under php-cli on its own.
@@ -29,6 +29,14 @@ use RuntimeException;
  * spelling. It also refuses a link living longer than its
  * security.link_ttl, issued more than a minute in its future, or issued
  * before the user's links were revoked.
+ *
+ * Admin link token (the panel's admins into the daemon's console):
+ * al1.<admin_id>.<issued_unix>.<expires_unix>.<mac>, where admin_id is the
+ * panel admin's user id (never 0), the lifetime is at most 5 minutes, and
+ * mac = base64url, unpadded, of HMAC-SHA256(key, "al1.<admin_id>.<issued_unix>.<expires_unix>")
+ * with key = the raw 32 bytes of HMAC-SHA256(link secret, "upsell admin link v1").
+ * The derived key keeps an admin link from ever verifying as a client link
+ * or the reverse, though both come from the one link secret.
  */
 final class Signer
 {
@@ -54,6 +62,18 @@ final class Signer
     public const CHECKOUT_PATH = '/m/configoptions/checkout';
     /** The longest checkout path and query a panel passes on. */
     public const MAX_NEXT_LENGTH = 2048;
+    public const ADMIN_LINK_VERSION = 'al1';
+    /** What the admin link key is derived for, under the link secret. */
+    public const ADMIN_LINK_CONTEXT = 'upsell admin link v1';
+    /** The longest an admin link may live, in seconds: the daemon's limit. */
+    public const MAX_ADMIN_LINK_TTL = 300;
+    /** An admin link's lifetime unless told otherwise, in seconds. */
+    public const DEFAULT_ADMIN_LINK_TTL = 120;
+    /**
+     * The daemon's console, under its public URL: opened with ?link=<admin
+     * link>, it trades the link for its admin session cookie.
+     */
+    public const CONSOLE_PATH = '/console/';
 
     /** The webhook body for a paid invoice. */
     public static function invoicePaidBody(int $invoiceId): string
@@ -175,6 +195,46 @@ final class Signer
     }
 
     /**
+     * The raw 32-byte key admin links are signed with: HMAC-SHA256 of
+     * ADMIN_LINK_CONTEXT under the link secret.
+     */
+    public static function adminLinkKey(string $linkSecret): string
+    {
+        self::secret('link', $linkSecret);
+
+        return hash_hmac('sha256', self::ADMIN_LINK_CONTEXT, $linkSecret, true);
+    }
+
+    /**
+     * The admin link token for the panel admin adminId (their user id),
+     * issued at issued and valid until expires (unix seconds), at most
+     * MAX_ADMIN_LINK_TTL seconds later. It opens the daemon's console as
+     * that admin, so sign one only for an admin allowed there, at the click.
+     */
+    public static function adminLinkToken(string $linkSecret, int $adminId, int $issued, int $expires): string
+    {
+        $key = self::adminLinkKey($linkSecret);
+        self::positive('admin id', $adminId);
+        self::positive('issue time', $issued);
+        self::positive('admin link lifetime', $expires - $issued);
+        if ($expires - $issued > self::MAX_ADMIN_LINK_TTL) {
+            throw new InvalidArgumentException('upsell admin link lifetime must be at most ' . self::MAX_ADMIN_LINK_TTL . ' seconds, got ' . ($expires - $issued));
+        }
+        $payload = self::ADMIN_LINK_VERSION . '.' . $adminId . '.' . $issued . '.' . $expires;
+
+        return $payload . '.' . self::mac($key, $payload);
+    }
+
+    /**
+     * The console URL that signs the admin in with token (an admin link):
+     * <public URL>/console/?link=<token>.
+     */
+    public static function consoleUrl(string $publicUrl, string $token): string
+    {
+        return self::pageUrl($publicUrl, self::CONSOLE_PATH, $token);
+    }
+
+    /**
      * A page of the daemon (SHOP_PATH, CHANGE_PATH, ...) opened with a link:
      * the daemon trades the link for a cookie and redirects to the page
      * without it.
@@ -278,9 +338,14 @@ final class Signer
         self::positive('issue time', $issued);
         self::positive('lifetime', $expires - $issued);
         $payload = self::LINK_VERSION . '.' . $userId . '.' . $serviceId . '.' . $issued . '.' . $expires;
-        $mac = rtrim(strtr(base64_encode(hash_hmac('sha256', $payload, $secret, true)), '+/', '-_'), '=');
 
-        return $payload . '.' . $mac;
+        return $payload . '.' . self::mac($secret, $payload);
+    }
+
+    /** Unpadded base64url of HMAC-SHA256(key, payload). */
+    private static function mac(string $key, string $payload): string
+    {
+        return rtrim(strtr(base64_encode(hash_hmac('sha256', $payload, $key, true)), '+/', '-_'), '=');
     }
 
     private static function positive(string $what, int $n): void

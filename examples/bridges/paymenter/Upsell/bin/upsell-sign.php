@@ -20,11 +20,19 @@
  *   php bin/upsell-sign.php checkout <public_url> <next> <user_id> <ttl_seconds>
  *       Checks next as the panel's /upsell/checkout route does and prints
  *       the checkout URL with a user link; exit 4 when next is refused.
+ *   php bin/upsell-sign.php admin-link <admin_id> [<ttl_seconds>]
+ *       Prints an admin link token for the panel admin admin_id valid for
+ *       ttl_seconds (default 120, at most 300) from now; a negative ttl
+ *       mints one that expired -ttl seconds ago.
+ *   php bin/upsell-sign.php admin-url <public_url> <admin_id> [<ttl_seconds>]
+ *       Prints the console URL that signs that admin in (what the panel's
+ *       /admin/upsell route redirects to).
  *
  * Secrets come from the environment: UPSELL_WEBHOOK_SECRET and
  * UPSELL_LINK_SECRET. Exit status: 0 on success (a 2xx answer for the
  * webhook modes), 3 when the daemon answered another status, 1 when it did
- * not answer, 2 on a usage error, 4 for a refused checkout path.
+ * not answer, 2 on a usage error (an admin id of 0 or an admin link living
+ * over 300 seconds included), 4 for a refused checkout path.
  */
 
 declare(strict_types=1);
@@ -44,7 +52,9 @@ function upsell_cli_usage(string $why): never
         . "       upsell-sign.php link <user_id> <service_id> <ttl_seconds>\n"
         . "       upsell-sign.php url <public_url> <user_id> <service_id> <ttl_seconds>\n"
         . "       upsell-sign.php page <public_url> shop|change <user_id> <service_id> <ttl_seconds>\n"
-        . "       upsell-sign.php checkout <public_url> <next> <user_id> <ttl_seconds>\n");
+        . "       upsell-sign.php checkout <public_url> <next> <user_id> <ttl_seconds>\n"
+        . "       upsell-sign.php admin-link <admin_id> [<ttl_seconds>]\n"
+        . "       upsell-sign.php admin-url <public_url> <admin_id> [<ttl_seconds>]\n");
     exit(2);
 }
 
@@ -102,6 +112,23 @@ function upsell_cli_token(int $userId, int $serviceId, int $ttl): string
     }
 
     return Signer::linkToken($secret, $userId, $serviceId, $issued, $expires);
+}
+
+/**
+ * An admin link for adminId valid for ttl seconds from now; a negative ttl
+ * mints one that expired -ttl seconds ago, issued a minute before that (for
+ * tests). Signer refuses a lifetime over Signer::MAX_ADMIN_LINK_TTL.
+ */
+function upsell_cli_admin_token(int $adminId, int $ttl): string
+{
+    if ($ttl === 0) {
+        upsell_cli_usage('bad ttl: 0');
+    }
+    $secret = upsell_cli_env('UPSELL_LINK_SECRET');
+    $expires = time() + $ttl;
+    $issued = $ttl > 0 ? time() : $expires - 60;
+
+    return Signer::adminLinkToken($secret, $adminId, $issued, $expires);
 }
 
 $args = array_slice($argv, 1);
@@ -169,6 +196,19 @@ try {
             }
             $token = upsell_cli_token(upsell_cli_int('user id', $args[3]), 0, upsell_cli_int('ttl', $args[4], UPSELL_CLI_SIGNED));
             echo Signer::checkoutUrl($args[1], $args[2], $token), "\n";
+            exit(0);
+
+        case 'admin-link':
+        case 'admin-url':
+            $rest = array_slice($args, $mode === 'admin-link' ? 1 : 2);
+            if (count($rest) < 1 || count($rest) > 2 || ($mode === 'admin-url' && count($args) < 3)) {
+                upsell_cli_usage($mode === 'admin-link' ? 'admin-link takes <admin_id> [<ttl_seconds>]' : 'admin-url takes <public_url> <admin_id> [<ttl_seconds>]');
+            }
+            $token = upsell_cli_admin_token(
+                upsell_cli_int('admin id', $rest[0]),
+                upsell_cli_int('ttl', $rest[1] ?? (string) Signer::DEFAULT_ADMIN_LINK_TTL, UPSELL_CLI_SIGNED)
+            );
+            echo $mode === 'admin-link' ? $token : Signer::consoleUrl($args[1], $token), "\n";
             exit(0);
 
         default:
