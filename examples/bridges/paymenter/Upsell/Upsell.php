@@ -6,6 +6,10 @@ use App\Attributes\ExtensionMeta;
 use App\Classes\Extension\Extension;
 use App\Events\Invoice\Paid as InvoicePaid;
 use App\Models\Service;
+use App\Models\User;
+use Filament\Facades\Filament;
+use Filament\Navigation\NavigationItem;
+use Filament\Panel;
 use Illuminate\Support\Facades\Auth;
 use Illuminate\Support\Facades\Event;
 use Illuminate\Support\Facades\Log;
@@ -29,12 +33,17 @@ use Throwable;
  *   (a user link; next must stay under the daemon's checkout page). The
  *   UpsellPterodactyl server extension puts the two service buttons on the
  *   service page (see ../README.md).
+ * - Sends the panel's admins to the daemon's console, signed in:
+ *   GET /admin/upsell                       "upsell.admin"     -> console
+ *   for admins whose role has the permission admin.upsell.console, which
+ *   the extension declares on the "permissions" hook (Admin -> Roles). The
+ *   admin panel's sidebar shows them an "Upsell" entry leading there.
  *
  * The signing itself is in Signer.php, which has no framework dependency.
  */
 #[ExtensionMeta(
     name: 'Upsell',
-    description: 'Signed paid-invoice webhooks and signed links to the upsell daemon\'s shop, change-options and checkout pages.',
+    description: 'Signed paid-invoice webhooks, signed links to the upsell daemon\'s shop, change-options and checkout pages, and the admins\' sign-in to its console.',
     version: '1.0.0',
     author: 'upsell',
     url: 'https://github.com/upsell-io/upsell',
@@ -43,6 +52,24 @@ class Upsell extends Extension
 {
     /** Default lifetime of a client link, in seconds. */
     private const DEFAULT_LINK_TTL = 3600;
+
+    /**
+     * The role permission that opens the daemon's console (and shows its
+     * entry in the admin sidebar). Named like Paymenter's own admin
+     * permissions (admin.<area>.<action>) so it sits beside them in the
+     * role form.
+     */
+    public const CONSOLE_PERMISSION = 'admin.upsell.console';
+
+    /** The shortest admin link lifetime the settings accept, in seconds. */
+    private const MIN_ADMIN_LINK_TTL = 30;
+
+    /**
+     * The admin panel whose sidebar already holds the "Upsell" entry: the
+     * panel object outlives one request under Octane, and the entry must
+     * be added to it once.
+     */
+    private static ?Panel $navigationPanel = null;
 
     public function getConfig($values = [])
     {
@@ -88,6 +115,15 @@ class Upsell extends Extension
                 'default' => self::DEFAULT_LINK_TTL,
                 'validation' => 'nullable|integer|min:60',
             ],
+            [
+                'name' => 'admin_link_ttl',
+                'label' => 'Admin sign-in lifetime (seconds)',
+                'type' => 'number',
+                'description' => 'How long the link that signs an admin in to the upsell console stays valid after the click (' . self::MIN_ADMIN_LINK_TTL . ' to ' . Signer::MAX_ADMIN_LINK_TTL . ').',
+                'required' => false,
+                'default' => Signer::DEFAULT_ADMIN_LINK_TTL,
+                'validation' => 'nullable|integer|min:' . self::MIN_ADMIN_LINK_TTL . '|max:' . Signer::MAX_ADMIN_LINK_TTL,
+            ],
         ];
     }
 
@@ -117,7 +153,52 @@ class Upsell extends Extension
             Route::get('/upsell/checkout', function (Request $request) {
                 return $this->redirectToCheckout($request);
             })->name('upsell.checkout');
+
+            // Under /admin/ on purpose: Paymenter's web middleware ends an
+            // impersonation there, so the link is always the signed-in
+            // admin's own, never that of a client they are viewing as.
+            Route::get('/admin/upsell', function (Request $request) {
+                return $this->redirectToConsole($request);
+            })->name('upsell.admin');
         });
+
+        // The role form lists every key of every "permissions" listener's
+        // array (key => label) beside Paymenter's own.
+        Event::listen('permissions', function () {
+            return [self::CONSOLE_PERMISSION => 'Open the Upsell console'];
+        });
+
+        // The admin sidebar is Filament's: Paymenter has no string hook for
+        // it. The panel fires ServingFilament on each of its requests.
+        Filament::serving(function (): void {
+            $this->registerAdminNavigation();
+        });
+    }
+
+    /**
+     * Whether user may open the daemon's console: a panel admin (a user with
+     * a role) whose role has CONSOLE_PERMISSION, or all permissions.
+     */
+    public static function mayOpenConsole(mixed $user): bool
+    {
+        return $user instanceof User && $user->role_id !== null && $user->hasPermission(self::CONSOLE_PERMISSION);
+    }
+
+    /**
+     * The console URL that signs the panel admin adminId in, or null if the
+     * extension is not configured. The caller checks mayOpenConsole first:
+     * the link makes its holder that admin in the console.
+     */
+    public function adminConsoleUrl(int $adminId): ?string
+    {
+        $base = $this->publicUrl();
+        $now = time();
+        $secret = (string) $this->config('link_secret');
+        if ($base === null || $secret === '') {
+            return null;
+        }
+
+        return Signer::consoleUrl($base, Signer::adminLinkToken($secret, $adminId, $now, $now + $this->adminLinkTtl()));
     }
 
     /**
@@ -225,6 +306,46 @@ class Upsell extends Extension
         return redirect()->away($url);
     }
 
+    private function redirectToConsole(Request $request)
+    {
+        $admin = Auth::user();
+        if (!self::mayOpenConsole($admin)) {
+            abort(403);
+        }
+        if ($bounce = $this->leaveNavigate($request)) {
+            return $bounce;
+        }
+        $url = $this->adminConsoleUrl((int) $admin->id);
+        if ($url === null) {
+            abort(503, 'The upsell extension is not configured.');
+        }
+
+        // The URL carries a live sign-in: no cache keeps it.
+        return redirect()->away($url)->header('Cache-Control', 'no-store');
+    }
+
+    /**
+     * Adds the "Upsell" entry to the admin panel's sidebar, shown only to
+     * admins allowed into the console. It opens in a new tab: a plain visit
+     * (the sidebar would otherwise fetch the same-origin route with
+     * Livewire's navigate), and the panel stays open beside the console.
+     */
+    private function registerAdminNavigation(): void
+    {
+        $panel = Filament::getCurrentPanel();
+        if ($panel === null || $panel->getId() !== 'admin' || self::$navigationPanel === $panel) {
+            return;
+        }
+        self::$navigationPanel = $panel;
+        $panel->navigationItems([
+            NavigationItem::make('Upsell')
+                ->group('Administration')
+                ->icon('ri-arrow-up-circle-line')
+                ->url(fn (): string => route('upsell.admin'), shouldOpenInNewTab: true)
+                ->visible(fn (): bool => self::mayOpenConsole(Auth::user())),
+        ]);
+    }
+
     /**
      * After the login form, Paymenter opens the intended URL with Livewire's
      * navigate (a fetch that swaps the page in). That fetch cannot follow
@@ -265,6 +386,17 @@ class Upsell extends Extension
     {
         // The daemon refuses a lifetime above its security.link_ttl.
         return max(60, (int) ($this->config('link_ttl') ?: self::DEFAULT_LINK_TTL));
+    }
+
+    /**
+     * An admin link's lifetime: the setting, kept within what the daemon
+     * accepts (at most Signer::MAX_ADMIN_LINK_TTL).
+     */
+    private function adminLinkTtl(): int
+    {
+        $ttl = (int) ($this->config('admin_link_ttl') ?: Signer::DEFAULT_ADMIN_LINK_TTL);
+
+        return min(Signer::MAX_ADMIN_LINK_TTL, max(self::MIN_ADMIN_LINK_TTL, $ttl));
     }
 
     private function webhookUrl(): string
