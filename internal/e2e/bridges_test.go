@@ -492,3 +492,126 @@ func TestBridgePHPLint(t *testing.T) {
 		}
 	}
 }
+
+var paymenterDriver = bridgeDrivers[0].driver
+
+// TestBridgePaymenterAdminLink mints admin links under php, as the Paymenter
+// bridge's /admin/upsell route does, and checks each against Go: the token
+// is the one auth.SignAdminLink signs for the same admin and times, the
+// daemon's verifier takes it (or refuses it when expired or signed with
+// another secret), and admin and client links never pass for each other.
+func TestBridgePaymenterAdminLink(t *testing.T) {
+	php := phpCLI(t)
+	secret := "a-link-secret-for-the-admin-link-test-0123456789"
+	secretEnv := []string{"UPSELL_LINK_SECRET=" + secret}
+	key := auth.AdminLinkKey([]byte(secret))
+
+	mint := func(env []string, args ...string) string {
+		t.Helper()
+		r := runBridgePHP(t, php, env, append([]string{paymenterDriver}, args...)...)
+		if r.exit != 0 || r.stderr != "" {
+			t.Fatalf("%v: %q (exit %d)\n%s", args, r.stdout, r.exit, r.stderr)
+		}
+		return r.stdout
+	}
+
+	for _, c := range []struct {
+		name      string
+		args      []string
+		admin     uint64
+		life      time.Duration
+		expiresIn time.Duration // from now; negative: expired
+	}{
+		{"two minutes", []string{"admin-link", "7", "120"}, 7, 2 * time.Minute, 2 * time.Minute},
+		{"default lifetime", []string{"admin-link", "42"}, 42, 2 * time.Minute, 2 * time.Minute},
+		{"the longest", []string{"admin-link", "42", "300"}, 42, 5 * time.Minute, 5 * time.Minute},
+		{"large admin id", []string{"admin-link", "18446744073709551", "60"}, 18446744073709551, time.Minute, time.Minute},
+		{"expired", []string{"admin-link", "9", "-60"}, 9, time.Minute, -time.Minute},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			token := mint(secretEnv, c.args...)
+			parts := strings.Split(token, ".")
+			if len(parts) != 5 || parts[0] != "al1" {
+				t.Fatalf("token %q", token)
+			}
+			issued, err1 := strconv.ParseInt(parts[2], 10, 64)
+			expires, err2 := strconv.ParseInt(parts[3], 10, 64)
+			if err1 != nil || err2 != nil {
+				t.Fatalf("token %q: %v %v", token, err1, err2)
+			}
+			l := auth.AdminLink{AdminID: c.admin, Issued: time.Unix(issued, 0), Expires: time.Unix(expires, 0)}
+			if want := auth.SignAdminLink(key, l); token != want {
+				t.Fatalf("php admin link %q, Go signs %q", token, want)
+			}
+			if got := l.Expires.Sub(l.Issued); got != c.life {
+				t.Fatalf("token %q lives %v, want %v", token, got, c.life)
+			}
+			if d := time.Until(l.Expires) - c.expiresIn; d < -10*time.Second || d > 10*time.Second {
+				t.Fatalf("token %q expires at %v, want %v from now", token, l.Expires, c.expiresIn)
+			}
+			got, err := auth.VerifyAdminLink(key, token, time.Now())
+			switch {
+			case c.expiresIn < 0 && err == nil:
+				t.Fatalf("expired admin link %q verified: %+v", token, got)
+			case c.expiresIn > 0 && (err != nil || got.AdminID != c.admin):
+				t.Fatalf("admin link %q: %+v, %v; want admin %d", token, got, err, c.admin)
+			}
+			if _, err := auth.VerifyLink([]byte(secret), token, time.Now(), time.Hour); err == nil {
+				t.Fatalf("admin link %q verified as a client link", token)
+			}
+		})
+	}
+
+	// Another panel's secret: well formed, refused.
+	other := mint([]string{"UPSELL_LINK_SECRET=another-panels-link-secret-0123456789abcdef"}, "admin-link", "7", "120")
+	if _, err := auth.VerifyAdminLink(key, other, time.Now()); err == nil {
+		t.Fatalf("admin link under another secret %q verified", other)
+	}
+	// A client link, signed with the raw link secret, is no admin link.
+	client := mint(secretEnv, "link", "7", "0", "120")
+	if _, err := auth.VerifyAdminLink(key, client, time.Now()); err == nil {
+		t.Fatalf("client link %q verified as an admin link", client)
+	}
+
+	// The console URL, with and without a trailing slash on the public URL.
+	for _, base := range []string{"https://billing.example.com/upsell", "https://billing.example.com/upsell/"} {
+		url := mint(secretEnv, "admin-url", base, "7", "120")
+		prefix := "https://billing.example.com/upsell/console/?link="
+		if !strings.HasPrefix(url, prefix) {
+			t.Fatalf("console URL %q does not start with %q", url, prefix)
+		}
+		if l, err := auth.VerifyAdminLink(key, strings.TrimPrefix(url, prefix), time.Now()); err != nil || l.AdminID != 7 {
+			t.Fatalf("console URL %q: %+v, %v", url, l, err)
+		}
+	}
+
+	// Refused: usage errors (exit 2), nothing printed.
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"admin id 0", secretEnv, []string{"admin-link", "0", "120"}},
+		{"negative admin id", secretEnv, []string{"admin-link", "-7", "120"}},
+		{"non-numeric admin id", secretEnv, []string{"admin-link", "admin", "120"}},
+		{"admin id with a leading zero", secretEnv, []string{"admin-link", "07", "120"}},
+		{"admin id beyond int64", secretEnv, []string{"admin-link", "99999999999999999999", "120"}},
+		{"ttl over 300", secretEnv, []string{"admin-link", "7", "301"}},
+		{"ttl of an hour", secretEnv, []string{"admin-link", "7", "3600"}},
+		{"ttl 0", secretEnv, []string{"admin-link", "7", "0"}},
+		{"non-numeric ttl", secretEnv, []string{"admin-link", "7", "2m"}},
+		{"fractional ttl", secretEnv, []string{"admin-link", "7", "1.5"}},
+		{"no admin id", secretEnv, []string{"admin-link"}},
+		{"extra argument", secretEnv, []string{"admin-link", "7", "120", "1"}},
+		{"url: admin id 0", secretEnv, []string{"admin-url", "https://billing.example.com/upsell", "0", "120"}},
+		{"url: ttl over 300", secretEnv, []string{"admin-url", "https://billing.example.com/upsell", "7", "301"}},
+		{"url: no admin id", secretEnv, []string{"admin-url", "https://billing.example.com/upsell"}},
+		{"no link secret", nil, []string{"admin-link", "7", "120"}},
+		{"empty link secret", []string{"UPSELL_LINK_SECRET="}, []string{"admin-link", "7", "120"}},
+	} {
+		r := runBridgePHP(t, php, c.env, append([]string{paymenterDriver}, c.args...)...)
+		if r.exit != 2 || r.stdout != "" {
+			t.Errorf("%s: %q (exit %d), want a usage error (exit 2)\n%s", c.name, r.stdout, r.exit, r.stderr)
+		}
+	}
+}
