@@ -71,7 +71,7 @@ type Deps struct {
 	Ops *Operations
 	// Actors stamps audit entries with the admin an operation acts for.
 	Actors *Actors
-	Now func() time.Time
+	Now    func() time.Time
 	// PanelName names the panel in upsell's tables ("paymenter").
 	PanelName string
 }
