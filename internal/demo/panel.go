@@ -48,7 +48,8 @@ var panelPage = template.Must(template.New("panel").Parse(`<!doctype html>
 <div class="card"><h2>Service #{{.Service}}</h2><p>Your game server.</p>
 <p class="actions"><a class="button" href="{{.Base}}/services/{{.Service}}/upgrade">Upgrade resources</a>
 <a class="button secondary" href="{{.Base}}/services/{{.Service}}/options">Change options</a></p></div>
-<p class="actions"><a class="button secondary" href="/m/configoptions/configure">Build your own server</a></p>
+<p class="actions"><a class="button secondary" href="/m/configoptions/configure">Build your own server</a>
+<a class="button secondary" href="{{.Base}}/admin/upsell">Admin: Upsell console</a></p>
 {{end}}
 </main></body></html>`))
 
@@ -61,6 +62,18 @@ func (p *demoPanel) routes(mux interface {
 	mux.Handle("GET "+panelPath+"/invoices/{id}", http.HandlerFunc(p.invoice))
 	mux.Handle("POST "+panelPath+"/invoices/{id}/pay", http.HandlerFunc(p.pay))
 	mux.Handle("GET "+panelPath+"/upsell/checkout", http.HandlerFunc(p.checkout))
+	mux.Handle("GET "+panelPath+"/admin/upsell", http.HandlerFunc(p.console))
+}
+
+// demoAdminID is the demo panel's admin, as the bridge's admin route names
+// the signed-in admin.
+const demoAdminID = 1
+
+// console is the bridge's admin route: sign an admin link and open the
+// console.
+func (p *demoPanel) console(w http.ResponseWriter, r *http.Request) {
+	token := auth.SignAdminLink(auth.AdminLinkKey(p.secret), auth.NewAdminLink(demoAdminID, time.Now(), 2*time.Minute))
+	http.Redirect(w, r, "/console/?link="+url.QueryEscape(token), http.StatusSeeOther)
 }
 
 type panelData struct {

@@ -303,7 +303,8 @@ func (w *walker) serve(ctx context.Context, panel *demoPanel) error {
 	p("  change options:            %s%s/services/%d/options", w.base, panelPath, panel.service)
 	p("  Build-Your-Own configurator: %s/m/configoptions/configure", w.base)
 	p("  checkout (signs in through the demo panel): %s/m/configoptions/checkout?product=%d", w.base, w.seeded.ProductID)
-	p("  admin API: curl -H 'Authorization: Bearer %s' %s/api/v1/admin/plugins", w.cfg.Security.AdminToken.Reveal(), w.base)
+	p("  provider console (as the panel's admin): %s%s/admin/upsell", w.base, panelPath)
+	p("  console sign-in with the admin token %s: %s/console/sign-in", w.cfg.Security.AdminToken.Reveal(), w.base)
 	<-ctx.Done()
 	return nil
 }
