@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -612,6 +613,66 @@ func TestBridgePaymenterAdminLink(t *testing.T) {
 		r := runBridgePHP(t, php, c.env, append([]string{paymenterDriver}, c.args...)...)
 		if r.exit != 2 || r.stdout != "" {
 			t.Errorf("%s: %q (exit %d), want a usage error (exit 2)\n%s", c.name, r.stdout, r.exit, r.stderr)
+		}
+	}
+}
+
+// TestBridgePaymenterConsoleSignIn follows the console URL the Paymenter
+// bridge's /admin/upsell route redirects to, minted under php, on the real
+// daemon: it signs panel admin 7 in (303 to the console with the session
+// cookie), and a changed, expired, foreign or client link signs nobody in.
+func TestBridgePaymenterConsoleSignIn(t *testing.T) {
+	php := phpCLI(t)
+	e := newEnv(t)
+	linkSecret := []string{"UPSELL_LINK_SECRET=" + e.cfg.Security.LinkSecret.Reveal()}
+	mint := func(env []string, args ...string) string {
+		t.Helper()
+		r := runBridgePHP(t, php, env, append([]string{paymenterDriver}, args...)...)
+		if r.exit != 0 {
+			t.Fatalf("%v: %q (exit %d)\n%s", args, r.stdout, r.exit, r.stderr)
+		}
+		return r.stdout
+	}
+
+	consoleURL := mint(linkSecret, "admin-url", e.http.URL+"/", "7", "120")
+	prefix := e.http.URL + "/console/?link="
+	if !strings.HasPrefix(consoleURL, prefix) {
+		t.Fatalf("console URL %q does not start with %q", consoleURL, prefix)
+	}
+	b := e.adminBrowser(t)
+	p := b.get(strings.TrimPrefix(consoleURL, e.http.URL), nil)
+	cookie := p.header.Get("Set-Cookie")
+	if p.code != http.StatusSeeOther || p.location != "/console/" || !strings.HasPrefix(cookie, "upsell_a=") {
+		t.Fatalf("php console URL: %d %q, cookie %q; want 303 to /console/ with upsell_a", p.code, p.location, cookie)
+	}
+	for _, want := range []string{"HttpOnly", "SameSite=Lax"} {
+		if !strings.Contains(cookie, want) {
+			t.Errorf("admin cookie %q lacks %s", cookie, want)
+		}
+	}
+	if p := b.get("/console/", nil); p.code != http.StatusOK || !strings.Contains(p.body, "Signed in as panel admin 7") {
+		t.Fatalf("console after the php link: %d\n%s", p.code, p.body)
+	}
+	var actor string
+	if err := e.db.QueryRow("SELECT actor FROM upsell_audit WHERE action = 'console.sign_in'").Scan(&actor); err != nil || actor != "admin:7" {
+		t.Errorf("sign-in audit actor = %q, %v; want admin:7", actor, err)
+	}
+
+	token := mint(linkSecret, "admin-link", "7", "120")
+	parts := strings.Split(token, ".")
+	mac := []byte(parts[4])
+	mac[len(mac)/2] = flipBase64URL(mac[len(mac)/2])
+	for name, bad := range map[string]string{
+		"mac changed":      strings.Join(append(parts[:4:4], string(mac)), "."),
+		"admin id changed": strings.Join(append([]string{parts[0], "8"}, parts[2:]...), "."),
+		"expiry extended":  strings.Join([]string{parts[0], parts[1], parts[2], parts[3] + "0", parts[4]}, "."),
+		"expired":          mint(linkSecret, "admin-link", "7", "-60"),
+		"another secret":   mint([]string{"UPSELL_LINK_SECRET=another-panels-link-secret-0123456789abcdef"}, "admin-link", "7", "120"),
+		"a client's link":  mint(linkSecret, "link", "7", "0", "120"),
+	} {
+		p := e.adminBrowser(t).get("/console/?link="+url.QueryEscape(bad), nil)
+		if p.code != http.StatusUnauthorized || strings.Contains(p.header.Get("Set-Cookie"), "upsell_a") {
+			t.Errorf("%s (%q): %d, cookie %q; want 401 and no session", name, bad, p.code, p.header.Get("Set-Cookie"))
 		}
 	}
 }
