@@ -5,7 +5,9 @@
 -- An admin session signed out is refused on every replica until it would
 -- have expired anyway (its row is pruned after).
 -- +goose Up
-ALTER TABLE upsell_audit ADD COLUMN actor VARCHAR(64) NULL AFTER plugin;
+-- Appended, not placed after plugin: the demo's embedded engine mis-sorts
+-- the secondary indexes of a table whose columns move.
+ALTER TABLE upsell_audit ADD COLUMN actor VARCHAR(64) NULL;
 CREATE TABLE upsell_admin_signouts (
     session_hash BINARY(32)  NOT NULL,
     expires_at   DATETIME(6) NOT NULL,

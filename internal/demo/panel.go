@@ -4,6 +4,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,8 @@ type demoPanel struct {
 	db      *sqlx.DB
 	userID  uint64
 	service uint64
+	// services are the client's other services (one ordered with options).
+	services []uint64
 	secret  []byte
 	ttl     time.Duration
 }
@@ -46,8 +49,10 @@ var panelPage = template.Must(template.New("panel").Parse(`<!doctype html>
 <p class="actions"><a class="button secondary" href="{{.Base}}/services/{{.Service}}/upgrade">Back to Upgrade resources</a></p>
 {{else}}
 <div class="card"><h2>Service #{{.Service}}</h2><p>Your game server.</p>
-<p class="actions"><a class="button" href="{{.Base}}/services/{{.Service}}/upgrade">Upgrade resources</a>
-<a class="button secondary" href="{{.Base}}/services/{{.Service}}/options">Change options</a></p></div>
+<p class="actions"><a class="button" href="{{.Base}}/services/{{.Service}}/upgrade">Upgrade resources</a></p></div>
+{{range .Others}}<div class="card"><h2>Service #{{.}}</h2><p>Your game server, ordered with options.</p>
+<p class="actions"><a class="button" href="{{$.Base}}/services/{{.}}/upgrade">Upgrade resources</a>
+<a class="button secondary" href="{{$.Base}}/services/{{.}}/options">Change options</a></p></div>{{end}}
 <p class="actions"><a class="button secondary" href="/m/configoptions/configure">Build your own server</a>
 <a class="button secondary" href="{{.Base}}/admin/upsell">Admin: Upsell console</a></p>
 {{end}}
@@ -80,11 +85,12 @@ type panelData struct {
 	Title   string
 	Base    string
 	Service uint64
+	Others  []uint64
 	Invoice any
 }
 
 func (p *demoPanel) render(w http.ResponseWriter, data panelData) {
-	data.Base, data.Service = panelPath, p.service
+	data.Base, data.Service, data.Others = panelPath, p.service, p.services
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; form-action 'self'; base-uri 'none'")
 	_ = panelPage.Execute(w, data)
@@ -99,7 +105,7 @@ func (p *demoPanel) home(w http.ResponseWriter, _ *http.Request) {
 func (p *demoPanel) toPage(page string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := strconv.ParseUint(r.PathValue("id"), 10, 64)
-		if err != nil || id != p.service {
+		if err != nil || (id != p.service && !slices.Contains(p.services, id)) {
 			http.NotFound(w, r)
 			return
 		}

@@ -294,17 +294,97 @@ func (w *walker) byoQuote(ctx context.Context, admin map[string]string) error {
 // demo panel's client area (which signs links as the bridge does), a fresh
 // link straight into the add-on shop, the configurator and a checkout.
 func (w *walker) serve(ctx context.Context, panel *demoPanel) error {
+	optionsService, err := w.optionsDemo(ctx, panel)
+	if err != nil {
+		return fmt.Errorf("prepare the option pages: %w", err)
+	}
+	panel.services = append(panel.services, optionsService)
 	shopLink := auth.SignLink(panel.secret, auth.NewLink(panel.userID, panel.service, time.Now(), panel.ttl))
 	p := w.p
 	p("")
 	p("== serving on %s until interrupted (Ctrl-C) ==", w.base)
 	p("  client area (demo panel):  %s%s/", w.base, panelPath)
 	p("  add-on shop (fresh link):  %s/m/microupsell/shop?link=%s", w.base, url.QueryEscape(shopLink))
-	p("  change options:            %s%s/services/%d/options", w.base, panelPath, panel.service)
+	p("  change options:            %s%s/services/%d/options", w.base, panelPath, optionsService)
 	p("  Build-Your-Own configurator: %s/m/configoptions/configure", w.base)
-	p("  checkout (signs in through the demo panel): %s/m/configoptions/checkout?product=%d", w.base, w.seeded.ProductID)
+	p("  checkout (signs in through the demo panel): %s/m/configoptions/checkout?product=%d&plan=%d&currency=EUR", w.base, w.seeded.ProductID, w.seeded.PlanID)
 	p("  provider console (as the panel's admin): %s%s/admin/upsell", w.base, panelPath)
 	p("  console sign-in with the admin token %s: %s/console/sign-in", w.cfg.Security.AdminToken.Reveal(), w.base)
 	<-ctx.Done()
 	return nil
+}
+
+// optionsDemo prepares what the checkout and the option-change pages need
+// to be clicked through: an option group on the seeded product, and a
+// second service ordered with it, paid and activated as the panel would
+// once its server is built. It returns that service's id.
+func (w *walker) optionsDemo(ctx context.Context, panel *demoPanel) (uint64, error) {
+	admin := map[string]string{"Authorization": "Bearer " + w.cfg.Security.AdminToken.Reveal()}
+	var g struct {
+		Options []struct {
+			ID     uint64 `json:"id"`
+			Name   string `json:"name"`
+			Values []struct {
+				ID    uint64 `json:"id"`
+				Label string `json:"label"`
+			} `json:"values"`
+		} `json:"options"`
+	}
+	if _, err := w.call(ctx, "POST", "/m/configoptions/admin/groups", admin, map[string]any{
+		"name": "Game server extras", "mode": "preset", "product_ids": []uint64{w.seeded.ProductID},
+		"options": []map[string]any{
+			{"name": "Location", "type": "radio", "required": true, "values": []map[string]any{
+				{"label": "Frankfurt", "raw": "fra", "default": true, "prices": map[string]string{"monthly": "0.00"}},
+				{"label": "Helsinki", "raw": "hel", "sort": 1, "prices": map[string]string{"monthly": "1.00"}},
+			}},
+			{"name": "Extra RAM", "type": "slider", "provisioning_key": "ram_gb", "min": 0, "max": 16, "step": 1, "unit": "GB", "sort": 1,
+				"unit_prices": map[string]string{"monthly": "2.00", "hourly": "0.0030"}},
+			{"name": "Daily backups", "type": "checkbox", "sort": 2, "values": []map[string]any{
+				{"label": "Yes", "raw": "1", "prices": map[string]string{"monthly": "1.50"}}}},
+		},
+	}, &g); err != nil {
+		return 0, err
+	}
+	ids := map[string]uint64{}
+	var helsinki uint64
+	for _, o := range g.Options {
+		ids[o.Name] = o.ID
+		for _, v := range o.Values {
+			if v.Label == "Helsinki" {
+				helsinki = v.ID
+			}
+		}
+	}
+	user := map[string]string{
+		"X-Upsell-Link":   auth.SignLink(panel.secret, auth.NewLink(panel.userID, 0, time.Now(), panel.ttl)),
+		"Idempotency-Key": "demo-options-service",
+	}
+	var placed struct {
+		ServiceID uint64 `json:"service_id"`
+		InvoiceID uint64 `json:"invoice_id"`
+	}
+	if _, err := w.call(ctx, "POST", "/m/configoptions/checkout", user, map[string]any{
+		"product_id": w.seeded.ProductID, "plan_id": w.seeded.PlanID, "currency": "EUR",
+		"choices": []map[string]any{{"option_id": ids["Location"], "value_id": helsinki}, {"option_id": ids["Extra RAM"], "quantity": 2}},
+	}, &placed); err != nil {
+		return 0, err
+	}
+	inv, err := w.d.Panel.Invoice(ctx, placed.InvoiceID)
+	if err != nil {
+		return 0, err
+	}
+	if err := payInvoice(ctx, panel.db, inv); err != nil {
+		return 0, err
+	}
+	// What Paymenter does once its server extension has built the server:
+	// the service is active for a month; the demo's Pterodactyl simulator
+	// holds the server.
+	if _, err := panel.db.ExecContext(ctx, "UPDATE services SET status = 'active', expires_at = ? WHERE id = ?",
+		time.Now().AddDate(0, 1, 0).Format("2006-01-02 15:04:05"), placed.ServiceID); err != nil {
+		return 0, err
+	}
+	if _, err := seedServer(w.sim, placed.ServiceID); err != nil {
+		return 0, err
+	}
+	return placed.ServiceID, nil
 }
