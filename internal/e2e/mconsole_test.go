@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -18,50 +17,36 @@ import (
 // to manage add-on packages, look at orders and retry a failed one, and
 // repair drift, posted as a browser without script posts them.
 
-// consoleClient is an admin's browser on the console.
+// consoleClient is an admin's browser on the console, signed in from a
+// panel-signed admin link; its forms carry the session's CSRF token.
 type consoleClient struct {
 	t    *testing.T
-	e    *env
-	http *http.Client
+	b    *browser
+	csrf string
 }
+
+// consoleAdmin is the panel admin id the tests sign in as.
+const consoleAdmin = 7
 
 func newConsoleClient(t *testing.T, e *env) *consoleClient {
-	return &consoleClient{t: t, e: e, http: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	t.Helper()
+	c := &consoleClient{t: t, b: e.signIn(t, consoleAdmin)}
+	c.csrf = csrfOf(t, c.get("packages/new").body)
+	return c
 }
 
-func (c *consoleClient) send(method, path string, form url.Values) page {
-	c.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, c.e.http.URL+"/m/microupsell/console/"+path, body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for k, v := range c.e.admin() {
-		req.Header.Set(k, v)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return page{code: resp.StatusCode, header: resp.Header, body: string(b), location: resp.Header.Get("Location")}
-}
+const consoleBase = "/m/microupsell/console/"
 
 func (c *consoleClient) get(path string) page {
 	c.t.Helper()
-	return c.send("GET", path, nil)
+	return c.b.get(consoleBase+path, nil)
 }
 
+// post sends form with the session's CSRF token.
 func (c *consoleClient) post(path string, form url.Values) page {
 	c.t.Helper()
-	return c.send("POST", path, form)
+	form.Set("csrf", c.csrf)
+	return c.b.post(consoleBase+path, form, nil)
 }
 
 // countArgs is one number from the database.
@@ -101,6 +86,11 @@ func TestMConsolePackages(t *testing.T) {
 	list := c.get("packages")
 	if list.code != http.StatusOK || !strings.Contains(list.text(), "No packages yet") {
 		t.Fatalf("empty list: %d %s", list.code, list.body)
+	}
+	for _, nav := range []string{`href="/m/microupsell/console/packages"`, `href="/m/microupsell/console/orders"`, `href="/m/microupsell/console/reconcile"`, ">Add-on packages<", ">Add-on orders<", ">Drift<"} {
+		if !strings.Contains(list.body, nav) {
+			t.Errorf("the console's navigation lacks %s", nav)
+		}
 	}
 	form := c.get("packages/new")
 	if form.code != http.StatusOK || !strings.Contains(form.body, `name="price_EUR"`) || !strings.Contains(form.body, `name="price_USD"`) {
@@ -145,8 +135,8 @@ func TestMConsolePackages(t *testing.T) {
 	if got := e.clientPackages(); got["+1.5 GB RAM"] != 1536 {
 		t.Fatalf("client list after create: %v", got)
 	}
-	if n := e.countArgs("SELECT COUNT(*) FROM upsell_audit WHERE action = 'package.created' AND subject = ?", "package:"+strconv.FormatUint(id, 10)); n != 1 {
-		t.Fatalf("%d audit entries for the create", n)
+	if n := e.countArgs("SELECT COUNT(*) FROM upsell_audit WHERE action = 'package.created' AND subject = ? AND actor = ?", "package:"+strconv.FormatUint(id, 10), "admin:7"); n != 1 {
+		t.Fatalf("%d audit entries for the create by admin 7", n)
 	}
 	listed := c.get("packages?resource=memory_mib&active=yes&saved=" + strconv.FormatUint(id, 10))
 	for _, want := range []string{"Saved +1.5 GB RAM.", "1.5 GB RAM", "3.00 EUR / month", "2 per service", "Every product", "Active"} {
@@ -298,5 +288,34 @@ func TestMConsoleDrift(t *testing.T) {
 	}
 	if clean := c.get("reconcile"); !strings.Contains(clean.text(), "No drift") {
 		t.Fatalf("after the fix: %s", clean.text())
+	}
+}
+
+func TestMConsoleForgedCSRFRefused(t *testing.T) {
+	e := newEnv(t)
+	c := newConsoleClient(t, e)
+	pkg := e.ramPackage()
+	before, audit := e.snapshot(), e.countArgs("SELECT COUNT(*) FROM upsell_audit")
+	create := url.Values{"name": {"+1 GB RAM"}, "resource": {"memory_mib"}, "amount": {"1"}, "price_EUR": {"2.00"}, "sort": {"0"}, "active": {"1"}}
+	for name, token := range map[string][]string{"forged": {c.csrf[:len(c.csrf)-2] + "xx"}, "missing": nil, "a client session's": {newFormClientToken(t, e, e.seeded.ServiceID)}} {
+		for _, path := range []string{"packages", "packages/" + strconv.FormatUint(pkg, 10), "reconcile"} {
+			form := url.Values{}
+			for k, v := range create {
+				form[k] = v
+			}
+			if token != nil {
+				form["csrf"] = token
+			}
+			p := c.b.post(consoleBase+path, form, nil)
+			if p.code != http.StatusForbidden || !strings.Contains(p.body, "This form has expired") {
+				t.Fatalf("%s token on %s: %d %s", name, path, p.code, p.body)
+			}
+		}
+	}
+	if n := e.countArgs("SELECT COUNT(*) FROM ext_micro_upsell_packages"); n != 1 {
+		t.Fatalf("%d packages after forged forms, want the one", n)
+	}
+	if after := e.snapshot(); after != before || e.countArgs("SELECT COUNT(*) FROM upsell_audit") != audit {
+		t.Fatalf("a forged form changed state: %+v -> %+v", before, after)
 	}
 }

@@ -127,14 +127,14 @@ var routes = []hostapi.Route{
 	{Method: "POST", Path: "/admin/reconcile", Access: hostapi.AccessAdmin},
 	// The provider's console (console_*.go): pages over the admin API's
 	// own code.
-	{Method: "GET", Path: "/console/packages", Access: hostapi.AccessAdmin, Page: true},
+	{Method: "GET", Path: "/console/packages", Access: hostapi.AccessAdmin, Page: true, Nav: "Add-on packages"},
 	{Method: "GET", Path: "/console/packages/", Access: hostapi.AccessAdmin, Page: true},
 	{Method: "POST", Path: "/console/packages", Access: hostapi.AccessAdmin, Page: true},
 	{Method: "POST", Path: "/console/packages/", Access: hostapi.AccessAdmin, Page: true},
-	{Method: "GET", Path: "/console/orders", Access: hostapi.AccessAdmin, Page: true},
+	{Method: "GET", Path: "/console/orders", Access: hostapi.AccessAdmin, Page: true, Nav: "Add-on orders"},
 	{Method: "GET", Path: "/console/orders/", Access: hostapi.AccessAdmin, Page: true},
 	{Method: "POST", Path: "/console/orders/", Access: hostapi.AccessAdmin, Page: true},
-	{Method: "GET", Path: "/console/reconcile", Access: hostapi.AccessAdmin, Page: true},
+	{Method: "GET", Path: "/console/reconcile", Access: hostapi.AccessAdmin, Page: true, Nav: "Drift"},
 	{Method: "POST", Path: "/console/reconcile", Access: hostapi.AccessAdmin, Page: true},
 }
 
