@@ -228,7 +228,12 @@ func (m *Module) renderOrder(w http.ResponseWriter, r *http.Request, id uint64, 
 	}
 	var rs []hostapi.Resource
 	for r := range resources {
-		rs = append(rs, r)
+		// The resources the order set, and any that moved meanwhile; the
+		// rest of the server's limits are not the order's.
+		_, targeted := o.Target[r]
+		if targeted || o.LimitsAfter != nil && o.LimitsBefore[r] != o.LimitsAfter[r] {
+			rs = append(rs, r)
+		}
 	}
 	sort.Slice(rs, func(i, j int) bool { return rs[i] < rs[j] })
 	words := func(l map[hostapi.Resource]int64, r hostapi.Resource) string {
@@ -291,6 +296,9 @@ type driftFinding struct {
 	Verdict, VerdictClass, Message, Repair, Outcome string
 }
 
+// outcomeWords say what the fix did about a finding.
+var outcomeWords = map[string]string{outcomeFixed: "Fixed.", outcomeLeft: "Left as it is.", outcomeNoted: "Noted as expected from now on."}
+
 // verdictWords are the reconcile verdicts in words.
 func verdictWords(v Verdict) (string, string) {
 	switch v {
@@ -338,7 +346,11 @@ func (m *Module) consoleDrift(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, f := range d.Findings {
 			label, class := verdictWords(f.Verdict)
-			s.Findings = append(s.Findings, driftFinding{Verdict: label, VerdictClass: class, Message: sentence(f.Message), Repair: f.Repair, Outcome: f.Outcome})
+			df := driftFinding{Verdict: label, VerdictClass: class, Message: sentence(f.Message), Repair: f.Repair}
+			if fix {
+				df.Outcome = outcomeWords[f.Outcome]
+			}
+			s.Findings = append(s.Findings, df)
 		}
 		v.Services = append(v.Services, s)
 	}
