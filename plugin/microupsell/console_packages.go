@@ -184,10 +184,6 @@ type previewLine struct {
 	Currency, DueToday, DueWhy, Recurring string
 }
 
-func (m *Module) consoleSettings(ctx context.Context) (hostapi.PanelSettings, error) {
-	return m.panelSettings(ctx)
-}
-
 // currencies are the panel's currencies, the default one for a host that
 // does not list them.
 func currencies(s hostapi.PanelSettings) []string {
@@ -368,7 +364,7 @@ func (m *Module) consolePackageSave(w http.ResponseWriter, r *http.Request, id u
 		hostapi.Fail(w, err)
 		return
 	}
-	settings, err := m.consoleSettings(ctx)
+	settings, err := m.panelSettings(ctx)
 	if err != nil {
 		hostapi.Fail(w, err)
 		return
@@ -417,7 +413,7 @@ func (m *Module) renderPackageForm(w http.ResponseWriter, r *http.Request, statu
 
 // consolePackageNew is GET /console/packages/new.
 func (m *Module) consolePackageNew(w http.ResponseWriter, r *http.Request) {
-	settings, err := m.consoleSettings(r.Context())
+	settings, err := m.panelSettings(r.Context())
 	if err != nil {
 		hostapi.Fail(w, err)
 		return
@@ -443,7 +439,7 @@ func (m *Module) consolePackageEdit(w http.ResponseWriter, r *http.Request) {
 		hostapi.Fail(w, err)
 		return
 	}
-	settings, err := m.consoleSettings(ctx)
+	settings, err := m.panelSettings(ctx)
 	if err != nil {
 		hostapi.Fail(w, err)
 		return
