@@ -372,7 +372,14 @@ func (m *Module) adminRetry(ctx context.Context, id uint64) (int, any, error) {
 	if o.Target != nil {
 		to = StateApplying
 	}
-	if _, err := m.transition(ctx, "", id, StateFailed, to, "retried by the admin"); err != nil {
+	moved, err := m.transition(ctx, "", id, StateFailed, to, "retried by the admin")
+	if err != nil {
+		return 0, nil, err
+	}
+	if !moved {
+		return 0, nil, hostapi.Errorf(hostapi.CodeConflict, "order %d changed meanwhile; look again", id)
+	}
+	if err := m.audit(ctx, "", o, "order.retried", "failed order retried by the admin: "+o.Reason, nil); err != nil {
 		return 0, nil, err
 	}
 	if _, err := m.applyOrder(ctx, id, 0); err != nil {

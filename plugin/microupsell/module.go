@@ -125,6 +125,17 @@ var routes = []hostapi.Route{
 	// POST also repairs what is safe to repair.
 	{Method: "GET", Path: "/admin/reconcile", Access: hostapi.AccessAdmin},
 	{Method: "POST", Path: "/admin/reconcile", Access: hostapi.AccessAdmin},
+	// The provider's console (console_*.go): pages over the admin API's
+	// own code.
+	{Method: "GET", Path: "/console/packages", Access: hostapi.AccessAdmin, Page: true, Nav: "Add-on packages"},
+	{Method: "GET", Path: "/console/packages/", Access: hostapi.AccessAdmin, Page: true},
+	{Method: "POST", Path: "/console/packages", Access: hostapi.AccessAdmin, Page: true},
+	{Method: "POST", Path: "/console/packages/", Access: hostapi.AccessAdmin, Page: true},
+	{Method: "GET", Path: "/console/orders", Access: hostapi.AccessAdmin, Page: true, Nav: "Add-on orders"},
+	{Method: "GET", Path: "/console/orders/", Access: hostapi.AccessAdmin, Page: true},
+	{Method: "POST", Path: "/console/orders/", Access: hostapi.AccessAdmin, Page: true},
+	{Method: "GET", Path: "/console/reconcile", Access: hostapi.AccessAdmin, Page: true, Nav: "Drift"},
+	{Method: "POST", Path: "/console/reconcile", Access: hostapi.AccessAdmin, Page: true},
 }
 
 // Describe tells the host the module's routes, events and migrations.
@@ -215,6 +226,25 @@ func (m *Module) newMux() *http.ServeMux {
 	mux.Handle("POST /admin/reconcile", adminOnly(func(r *http.Request) (int, any, error) {
 		return m.adminReconcile(r.Context(), true)
 	}))
+	mux.HandleFunc("GET /console/packages", consolePage(m.consolePackages))
+	mux.HandleFunc("GET /console/packages/new", consolePage(m.consolePackageNew))
+	mux.HandleFunc("GET /console/packages/{id}", consolePage(m.consolePackageEdit))
+	mux.HandleFunc("POST /console/packages", consolePage(func(w http.ResponseWriter, r *http.Request) {
+		m.consolePackageSave(w, r, 0)
+	}))
+	mux.HandleFunc("POST /console/packages/{id}", consolePage(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			hostapi.Fail(w, err)
+			return
+		}
+		m.consolePackageSave(w, r, id)
+	}))
+	mux.HandleFunc("GET /console/orders", consolePage(m.consoleOrders))
+	mux.HandleFunc("GET /console/orders/{id}", consolePage(m.consoleOrder))
+	mux.HandleFunc("POST /console/orders/{id}/retry", consolePage(m.consoleRetry))
+	mux.HandleFunc("GET /console/reconcile", consolePage(m.consoleDrift))
+	mux.HandleFunc("POST /console/reconcile", consolePage(m.consoleDrift))
 	// The host forwards only the declared routes; a path under a declared
 	// subtree that names nothing here is not found.
 	mux.Handle("/", jsonFunc(func(*http.Request) (int, any, error) {
@@ -244,6 +274,18 @@ func adminOnly(f jsonFunc) jsonFunc {
 			return 0, nil, hostapi.Errorf(hostapi.CodePermission, "admin only")
 		}
 		return f(r)
+	}
+}
+
+// consolePage is a console page for admins only; like adminOnly, it does
+// not rely on the host's refusal alone.
+func consolePage(f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if hostapi.RequestOf(r).Principal.Kind != hostapi.Admin {
+			hostapi.Fail(w, hostapi.Errorf(hostapi.CodePermission, "admin only"))
+			return
+		}
+		f(w, r)
 	}
 }
 

@@ -2,6 +2,8 @@ package microupsell
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -172,7 +174,9 @@ const (
 
 // apply merges in onto p and validates the result. settings lists the
 // panel's currencies: a price in a currency the panel does not have could
-// never be charged.
+// never be charged. Every refused field is reported at once
+// (hostapi.JoinInvalid, in the order of the form), so an admin fixes them
+// all in one round trip.
 func (in packageInput) apply(p Package, settings hostapi.PanelSettings) (Package, error) {
 	if in.Name != nil {
 		p.Name = strings.TrimSpace(*in.Name)
@@ -195,59 +199,66 @@ func (in packageInput) apply(p Package, settings hostapi.PanelSettings) (Package
 	if in.Sort != nil {
 		p.Sort = *in.Sort
 	}
-	if in.MonthlyPrices != nil {
-		prices, err := parsePrices(in.MonthlyPrices, settings)
-		if err != nil {
-			return p, err
-		}
-		p.MonthlyPrices = prices
-	}
+	var refused []error
 	if p.Name == "" {
-		return p, hostapi.Invalid("name", "is required")
+		refused = append(refused, hostapi.Invalid("name", "is required"))
+	} else if err := hostapi.CheckText("name", p.Name, maxNameChars, false); err != nil {
+		refused = append(refused, err)
 	}
-	if err := hostapi.CheckText("name", p.Name, maxNameChars, false); err != nil {
-		return p, err
+	if !sellable[p.Resource] {
+		refused = append(refused, hostapi.Invalid("resource", "%q is not a sellable resource", p.Resource))
 	}
-	switch {
-	case !sellable[p.Resource]:
-		return p, hostapi.Invalid("resource", "%q is not a sellable resource", p.Resource)
-	case p.Amount < 1 || p.Amount > maxAmount:
-		return p, hostapi.Invalid("amount", "must be between 1 and %d", maxAmount)
-	case p.MaxPerService < 0 || int64(p.MaxPerService) > maxPerService:
-		return p, hostapi.Invalid("max_per_service", "must be between 0 (no cap) and %d", maxPerService)
-	case p.Sort < minSort || p.Sort > maxSort:
-		return p, hostapi.Invalid("sort", "must be between %d and %d", minSort, maxSort)
-	case len(p.MonthlyPrices) == 0:
-		return p, hostapi.Invalid("monthly_prices", "at least one currency needs a price")
+	if p.Amount < 1 || p.Amount > maxAmount {
+		refused = append(refused, hostapi.Invalid("amount", "must be between 1 and %d", maxAmount))
 	}
-	return p, nil
+	pricesOK := true
+	if in.MonthlyPrices != nil {
+		prices, errs := parsePrices(in.MonthlyPrices, settings)
+		refused, pricesOK = append(refused, errs...), len(errs) == 0
+		if pricesOK {
+			p.MonthlyPrices = prices
+		}
+	}
+	if pricesOK && len(p.MonthlyPrices) == 0 {
+		refused = append(refused, hostapi.Invalid("monthly_prices", "at least one currency needs a price"))
+	}
+	if p.MaxPerService < 0 || int64(p.MaxPerService) > maxPerService {
+		refused = append(refused, hostapi.Invalid("max_per_service", "must be between 0 (no cap) and %d", maxPerService))
+	}
+	if p.Sort < minSort || p.Sort > maxSort {
+		refused = append(refused, hostapi.Invalid("sort", "must be between %d and %d", minSort, maxSort))
+	}
+	return p, hostapi.JoinInvalid(refused...)
 }
 
 // parsePrices reads the admin's monthly prices: each in a currency of the
 // panel, a plain non-negative decimal of at most 2 places that fits the
-// price column (money.Parse).
-func parsePrices(in map[string]string, settings hostapi.PanelSettings) (map[string]decimal.Decimal, error) {
+// price column (money.Parse). It returns every refused price.
+func parsePrices(in map[string]string, settings hostapi.PanelSettings) (map[string]decimal.Decimal, []error) {
 	currencies := make([]string, 0, len(in))
 	for cur := range in {
 		currencies = append(currencies, cur)
 	}
-	sort.Strings(currencies) // the first refusal is the same on every call
+	sort.Strings(currencies) // the refusals come in the same order on every call
 	out := make(map[string]decimal.Decimal, len(in))
+	var refused []error
 	for _, cur := range currencies {
 		field := "monthly_prices." + cur
 		if !settings.HasCurrency(cur) {
-			return nil, hostapi.Invalid(field, "%q is not a currency of the panel", cur)
+			refused = append(refused, hostapi.Invalid(field, "%q is not a currency of the panel", cur))
+			continue
 		}
 		d, err := money.Parse(in[cur])
-		if err != nil {
-			return nil, hostapi.Invalid(field, "must be a decimal string with at most 2 places such as \"2.50\": %v", err)
+		switch {
+		case err != nil:
+			refused = append(refused, hostapi.Invalid(field, "must be a decimal string with at most 2 places such as \"2.50\": %v", err))
+		case d.IsNegative():
+			refused = append(refused, hostapi.Invalid(field, "must not be negative, not %q", in[cur]))
+		default:
+			out[cur] = d
 		}
-		if d.IsNegative() {
-			return nil, hostapi.Invalid(field, "must not be negative, not %q", in[cur])
-		}
-		out[cur] = d
 	}
-	return out, nil
+	return out, refused
 }
 
 // packageView is a package as the admin API shows it.
@@ -285,20 +296,11 @@ func (m *Module) adminListPackages(ctx context.Context) (int, any, error) {
 }
 
 func (m *Module) adminCreatePackage(ctx context.Context, body []byte) (int, any, error) {
-	var in packageInput
-	if err := hostapi.DecodeJSON(body, &in); err != nil {
-		return 0, nil, err
-	}
-	settings, err := m.panelSettings(ctx)
+	p, err := m.preparePackage(ctx, 0, body)
 	if err != nil {
 		return 0, nil, err
 	}
-	p, err := in.apply(Package{Active: true}, settings)
-	if err != nil {
-		return 0, nil, err
-	}
-	p.ID, err = m.savePackage(ctx, p, true)
-	if err != nil {
+	if p.ID, err = m.savePackage(ctx, p, true); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusCreated, viewPackage(p), nil
@@ -307,19 +309,7 @@ func (m *Module) adminCreatePackage(ctx context.Context, body []byte) (int, any,
 // adminUpdatePackage changes a package. Orders keep the prices they locked:
 // they never read the package again.
 func (m *Module) adminUpdatePackage(ctx context.Context, id uint64, body []byte) (int, any, error) {
-	var in packageInput
-	if err := hostapi.DecodeJSON(body, &in); err != nil {
-		return 0, nil, err
-	}
-	cur, err := m.packageByID(ctx, "", id)
-	if err != nil {
-		return 0, nil, err
-	}
-	settings, err := m.panelSettings(ctx)
-	if err != nil {
-		return 0, nil, err
-	}
-	p, err := in.apply(cur, settings)
+	p, err := m.preparePackage(ctx, id, body)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -327,6 +317,28 @@ func (m *Module) adminUpdatePackage(ctx context.Context, id uint64, body []byte)
 		return 0, nil, err
 	}
 	return http.StatusOK, viewPackage(p), nil
+}
+
+// preparePackage is the one home of the package rules, for the JSON API
+// and the console's forms alike: body (a packageInput) merged onto package
+// id (a new active package for 0) and validated, nothing written.
+func (m *Module) preparePackage(ctx context.Context, id uint64, body []byte) (Package, error) {
+	var in packageInput
+	if err := hostapi.DecodeJSON(body, &in); err != nil {
+		return Package{}, err
+	}
+	cur := Package{Active: true}
+	if id != 0 {
+		var err error
+		if cur, err = m.packageByID(ctx, "", id); err != nil {
+			return Package{}, err
+		}
+	}
+	settings, err := m.panelSettings(ctx)
+	if err != nil {
+		return Package{}, err
+	}
+	return in.apply(cur, settings)
 }
 
 // panelSettings asks the host for the panel's settings (its currencies).
@@ -374,6 +386,19 @@ func (m *Module) savePackage(ctx context.Context, p Package, create bool) (uint6
 		if _, err := h.Store.Exec(ctx, tx.ID(), insertPrice, id, c, p.MonthlyPrices[c]); err != nil {
 			return 0, err
 		}
+	}
+	// The admin's change is in the audit log with the package as saved;
+	// the host stamps who made it.
+	action, verb := "package.updated", "updated"
+	if create {
+		action, verb = "package.created", "created"
+	}
+	p.ID = id
+	data, _ := json.Marshal(viewPackage(p))
+	if _, err := h.Audit.Write(ctx, tx.ID(), hostapi.AuditEntry{
+		Action: action, Subject: fmt.Sprintf("package:%d", id), Message: fmt.Sprintf("package %q %s", p.Name, verb), Data: data,
+	}); err != nil {
+		return 0, err
 	}
 	return id, tx.Commit(ctx)
 }

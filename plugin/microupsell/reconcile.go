@@ -581,7 +581,19 @@ func (m *Module) adminReconcile(ctx context.Context, fix bool) (int, any, error)
 	if err != nil {
 		return 0, nil, fmt.Errorf("read the applied add-ons: %w", err)
 	}
-	rep, _, _ := m.reconcileAll(ctx, held, ids, fix)
+	rep, restored, _ := m.reconcileAll(ctx, held, ids, fix)
+	if fix {
+		// Each restoration has its own entry (addon.restored); this one
+		// says the admin asked for the round and what it left.
+		h, _ := m.deps()
+		data, _ := json.Marshal(map[string]int{"checked": rep.Checked, "restored": restored, "fixed": rep.Fixed, "left": rep.Left})
+		if _, err := h.Audit.Write(ctx, "", hostapi.AuditEntry{
+			Action: "reconcile.fixed", Subject: "reconcile",
+			Message: fmt.Sprintf("fix what is safe: %d services checked, %d findings fixed, %d left", rep.Checked, rep.Fixed, rep.Left), Data: data,
+		}); err != nil {
+			return 0, nil, err
+		}
+	}
 	return http.StatusOK, rep, nil
 }
 

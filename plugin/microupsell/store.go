@@ -135,7 +135,10 @@ func (m *Module) history(ctx context.Context, id uint64) ([]eventView, error) {
 type orderFilter struct {
 	ServiceID, UserID uint64
 	State             string
-	Limit             int
+	// From and To bound created_at: From included, To excluded; zero
+	// means unbounded.
+	From, To time.Time
+	Limit    int
 }
 
 // orders lists orders, newest first. Each filter combination is its own
@@ -152,6 +155,12 @@ func (m *Module) orders(ctx context.Context, f orderFilter) ([]Order, error) {
 	}
 	if f.State != "" {
 		where, args = append(where, "state = ?"), append(args, f.State)
+	}
+	if !f.From.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "created_at < ?"), append(args, f.To.UTC())
 	}
 	q := `SELECT ` + orderColumns + ` FROM ext_micro_upsell_order_addons`
 	if len(where) > 0 {
