@@ -198,7 +198,7 @@ func (m *Module) Configure(_ context.Context, host hostapi.Host, settings map[st
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.host = host
-	m.store = &groupStore{db: host.Store, now: m.now}
+	m.store = &groupStore{db: host.Store, audit: host.Audit, now: m.now}
 	return nil
 }
 
