@@ -304,7 +304,7 @@ func eventFromWire(w *pb.Event) Event {
 func moduleInfoToWire(m ModuleInfo) *pb.DescribeModuleResponse {
 	out := &pb.DescribeModuleResponse{Name: m.Name, Version: m.Version, TablePrefix: m.TablePrefix}
 	for _, r := range m.Routes {
-		wr := &pb.Route{Method: r.Method, Path: r.Path, Access: string(r.Access), Page: r.Page}
+		wr := &pb.Route{Method: r.Method, Path: r.Path, Access: string(r.Access), Page: r.Page, Nav: r.Nav}
 		for _, f := range r.Prefetch {
 			wf := &pb.Prefetch{Name: f.Name, Sql: f.SQL}
 			for _, a := range f.Args {
@@ -326,7 +326,7 @@ func moduleInfoToWire(m ModuleInfo) *pb.DescribeModuleResponse {
 func moduleInfoFromWire(w *pb.DescribeModuleResponse) ModuleInfo {
 	out := ModuleInfo{Name: w.GetName(), Version: w.GetVersion(), TablePrefix: w.GetTablePrefix()}
 	for _, r := range w.GetRoutes() {
-		rt := Route{Method: r.GetMethod(), Path: r.GetPath(), Access: Access(r.GetAccess()), Page: r.GetPage()}
+		rt := Route{Method: r.GetMethod(), Path: r.GetPath(), Access: Access(r.GetAccess()), Page: r.GetPage(), Nav: r.GetNav()}
 		for _, f := range r.GetPrefetch() {
 			pf := Prefetch{Name: f.GetName(), SQL: f.GetSql()}
 			for _, a := range f.GetArgs() {

@@ -47,6 +47,17 @@ func startOperation(ctx context.Context, kind OperationKind) context.Context {
 	return metadata.AppendToOutgoingContext(ctx, operationKey, string(kind)+":"+hex.EncodeToString(raw[:]))
 }
 
+// StartOperation names a new operation in ctx's outgoing metadata (or
+// returns the one ctx names already), for the host: a call made with the
+// returned context is that operation, so the host can attach what it knows
+// of the request (who acts) to the plugin's host calls.
+func StartOperation(ctx context.Context, kind OperationKind) (context.Context, Operation) {
+	ctx = startOperation(ctx, kind)
+	md, _ := metadata.FromOutgoingContext(ctx)
+	v := md.Get(operationKey)
+	return ctx, Operation{ID: v[0], Kind: kind}
+}
+
 // OperationOf returns the operation a host call belongs to, as the plugin
 // sent it; ok is false for a call outside any operation (a plugin older
 // than minor 1.6, or a call from the plugin's own goroutine).

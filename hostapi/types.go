@@ -476,6 +476,9 @@ type Route struct {
 	// the provider's layout, and answers failures with an HTML page.
 	// Hosts before 1.7 ignore it and serve the route like any other.
 	Page bool
+	// Nav labels an admin page (a GET route with AccessAdmin and Page) in
+	// the console's navigation, e.g. "Add-on packages" (minor 1.7).
+	Nav string
 }
 
 // Prefetch is a read-only query on the module's own tables, bound to the

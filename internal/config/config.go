@@ -148,6 +148,8 @@ type Security struct {
 	// SessionTTL is how long the browser session a link is exchanged for
 	// lasts (never beyond the link's own expiry).
 	SessionTTL time.Duration `yaml:"session_ttl" mapstructure:"session_ttl"`
+	// AdminSessionTTL is how long an admin stays signed in to the console.
+	AdminSessionTTL time.Duration `yaml:"admin_session_ttl" mapstructure:"admin_session_ttl"`
 }
 
 // Plugins configures the plugin subprocesses.

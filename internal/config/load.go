@@ -67,6 +67,7 @@ func settings() []setting {
 		{key: "security.webhook_secret", def: "", usage: "secret authenticating panel webhooks", secret: true},
 		{key: "http.frame_ancestors", def: "", usage: "origins whose pages may frame the public configurator, space-separated (empty: none)"},
 		{key: "security.session_ttl", def: 30 * time.Minute, usage: "how long the browser session a client link is exchanged for lasts"},
+		{key: "security.admin_session_ttl", def: time.Hour, usage: "how long an admin stays signed in to the console"},
 		{key: "ui.name", def: "", usage: "provider name shown on client pages"},
 		{key: "ui.logo_url", def: "", usage: "https URL of the provider's logo for client pages"},
 		{key: "ui.accent", def: "#1d4ed8", usage: "accent colour of client pages, #rrggbb"},

@@ -250,6 +250,9 @@ func (c Config) checkSecurity(v *validator) {
 			}
 		}
 	}
+	if s.AdminSessionTTL < time.Minute || s.AdminSessionTTL > 12*time.Hour {
+		v.addKey("security.admin_session_ttl", "%s is outside 1m..12h", s.AdminSessionTTL)
+	}
 	if s.SessionTTL < time.Minute || s.SessionTTL > 24*time.Hour {
 		v.addKey("security.session_ttl", "%s is outside 1m..24h", s.SessionTTL)
 	}

@@ -40,6 +40,8 @@ type Daemon struct {
 	// Revocations is this replica's copy of the revoked client links.
 	Revocations *auth.Revocations
 
+	// Actors names the admin each admin request's operation acts for.
+	Actors *host.Actors
 	// Pages wraps modules' pages in the provider's layout.
 	Pages *webui.Pages
 	// sessionKey signs browser sessions and their CSRF tokens.
@@ -92,6 +94,9 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 	if _, err := supervisor.Self(); err != nil {
 		return nil, err
 	}
+	if cfg.Security.AdminSessionTTL <= 0 {
+		cfg.Security.AdminSessionTTL = time.Hour
+	}
 	if cfg.Security.SessionTTL <= 0 {
 		// A config built in code (tests, embedders) without the loader's
 		// defaults.
@@ -107,7 +112,7 @@ func New(ctx context.Context, cfg config.Config, db *sqlx.DB, logger *slog.Logge
 		return nil, fmt.Errorf("paymenter binding: %w", err)
 	}
 	d := &Daemon{Config: cfg, Logger: logger, Metrics: metrics, DB: db, Panel: binding, Locks: host.NewServiceLocks(db),
-		Ops: host.NewOperations(logger), Revocations: &auth.Revocations{DB: db.DB, MaxTTL: cfg.Security.LinkTTL},
+		Ops: host.NewOperations(logger), Actors: &host.Actors{}, Revocations: &auth.Revocations{DB: db.DB, MaxTTL: cfg.Security.LinkTTL},
 	}
 	d.views, d.changes = newConnGates(db.Stats().MaxOpenConnections)
 	d.sessionKey = auth.SessionKey([]byte(cfg.Security.LinkSecret.Reveal()))
@@ -138,7 +143,7 @@ func pluginLogger(level string) hclog.Logger {
 }
 
 func (d *Daemon) hostFor(name string, kind hostapi.PluginKind, prefix string) (hostapi.Host, func()) {
-	svc := host.New(host.Deps{DB: d.DB, Panel: d.Panel, Router: d.route, Adapters: d.Supervisor, Locks: d.Locks, Ops: d.Ops, PanelName: panelName}, name, prefix)
+	svc := host.New(host.Deps{DB: d.DB, Panel: d.Panel, Router: d.route, Adapters: d.Supervisor, Locks: d.Locks, Ops: d.Ops, Actors: d.Actors, PanelName: panelName}, name, prefix)
 	if kind == hostapi.KindAdapter {
 		// Adapters may read the panel; they may not bill, change prices,
 		// provision other services or touch tables.

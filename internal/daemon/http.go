@@ -37,6 +37,7 @@ const maxBodyBytes = 1 << 20
 func (d *Daemon) Mount(srv *httpserver.Server) {
 	srv.Handle("/m/{module}/{path...}", http.HandlerFunc(d.serveModule))
 	srv.Handle("GET "+webui.AssetsPath+"/", d.Pages.Assets())
+	d.mountConsole(srv)
 	srv.Handle("GET /api/v1/admin/plugins", d.admin(http.HandlerFunc(d.servePlugins)))
 	srv.Handle("GET /api/v1/admin/jobs", d.admin(http.HandlerFunc(d.serveJobs)))
 	srv.Handle("POST /api/v1/admin/jobs/{id}/retry", d.admin(http.HandlerFunc(d.serveRetryJob)))
@@ -272,8 +273,18 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 	// A browser's page: a link is exchanged for a session, a session
 	// authenticates where no link is given.
 	var sess *session
+	var admin adminSession
 	p, err := d.principal(r, route.Access)
-	if errors.Is(err, errUnauthenticated) && linkToken(r) == "" && route.Access != hostapi.AccessAdmin && route.Access != hostapi.AccessPublic {
+	switch {
+	case route.Access == hostapi.AccessAdmin:
+		// The bearer token or the console's session.
+		if admin, err = d.adminOf(r); err == nil {
+			p = admin.principal
+			if admin.cookie != "" {
+				sess = &session{cookie: admin.cookie}
+			}
+		}
+	case errors.Is(err, errUnauthenticated) && linkToken(r) == "" && route.Access != hostapi.AccessPublic:
 		var s session
 		if p, s, err = d.sessionFromCookie(r, route.Access); err == nil {
 			sess = &s
@@ -288,6 +299,10 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 	}
 	if errors.Is(err, errUnauthenticated) {
 		if route.Page && route.Access == hostapi.AccessUser && d.signInRedirect(w, r, name, path) {
+			return
+		}
+		if route.Page && route.Access == hostapi.AccessAdmin && r.Method == http.MethodGet {
+			d.toSignIn(w)
 			return
 		}
 		fail(http.StatusUnauthorized, "unauthorized", "not allowed")
@@ -355,7 +370,15 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	resp, err := m.HandleHTTP(r.Context(), req)
+	ctx := r.Context()
+	if admin.actor != "" {
+		// The audit entries the module writes for this request name the
+		// admin (host.Actors), whatever the module says.
+		var op hostapi.Operation
+		ctx, op = hostapi.StartOperation(ctx, hostapi.RequestOperation)
+		defer d.Actors.Set(op, admin.actor)()
+	}
+	resp, err := m.HandleHTTP(ctx, req)
 	if err != nil {
 		d.writeModuleFailure(w, r, name, route, err)
 		return
@@ -364,7 +387,11 @@ func (d *Daemon) serveModule(w http.ResponseWriter, r *http.Request) {
 		resp.Status = http.StatusOK
 	}
 	if route.Page && resp.Status >= 200 && resp.Status <= 599 {
-		d.writePage(w, route, resp)
+		var nav *webui.Console
+		if route.Access == hostapi.AccessAdmin {
+			nav = d.consoleNav(r, adminRequest{actor: admin.actor, csrf: admin.csrf})
+		}
+		d.writePage(w, route, resp, nav)
 		return
 	}
 	for k, vs := range resp.Header {

@@ -195,7 +195,7 @@ const csrfMessage = "this form has expired; reload the page and try again"
 // writePage answers a page route with a module's reply: a page marked for
 // the layout is wrapped in it, anything else (a fragment, a redirect) goes
 // out as the module wrote it.
-func (d *Daemon) writePage(w http.ResponseWriter, route hostapi.Route, resp hostapi.HTTPResponse) {
+func (d *Daemon) writePage(w http.ResponseWriter, route hostapi.Route, resp hostapi.HTTPResponse, console *webui.Console) {
 	layout := ""
 	title := ""
 	for k, vs := range resp.Header {
@@ -215,7 +215,7 @@ func (d *Daemon) writePage(w http.ResponseWriter, route hostapi.Route, resp host
 		httpserver.AllowFraming(w, d.Config.HTTP.FrameAncestors)
 	}
 	if layout == "page" {
-		d.Pages.Wrap(w, resp.Status, title, resp.Body, d.Config.Panel.BaseURL)
+		d.Pages.WrapConsole(w, resp.Status, title, resp.Body, d.Config.Panel.BaseURL, console)
 		return
 	}
 	if strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {

@@ -69,7 +69,9 @@ type Deps struct {
 	Locks    *ServiceLocks
 	// Ops keeps the pool rule across plugins (nil: not kept).
 	Ops *Operations
-	Now func() time.Time
+	// Actors stamps audit entries with the admin an operation acts for.
+	Actors *Actors
+	Now    func() time.Time
 	// PanelName names the panel in upsell's tables ("paymenter").
 	PanelName string
 }
@@ -440,8 +442,8 @@ func (r readOnlyPanel) UpdateRecurringPrice(context.Context, hostapi.TxID, hosta
 
 type audit struct{ s *Services }
 
-const insertAudit = `INSERT INTO upsell_audit (plugin, action, service_id, user_id, subject, message, data, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+const insertAudit = `INSERT INTO upsell_audit (plugin, actor, action, service_id, user_id, subject, message, data, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func (a *audit) Write(ctx context.Context, txID hostapi.TxID, e hostapi.AuditEntry) (uint64, error) {
 	if e.Action == "" {
@@ -451,17 +453,22 @@ func (a *audit) Write(ctx context.Context, txID hostapi.TxID, e hostapi.AuditEnt
 	if err != nil {
 		return 0, err
 	}
-	return WriteAudit(ctx, a.s.deps.DB, tx, a.s.plugin, e, a.s.deps.Now())
+	return WriteAudit(ctx, a.s.deps.DB, tx, a.s.plugin, a.s.deps.Actors.Of(ctx), e, a.s.deps.Now())
 }
 
-// WriteAudit appends an audit entry, inside tx when it is not nil. The host
-// uses it for its own entries with plugin "host".
-func WriteAudit(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, plugin string, e hostapi.AuditEntry, now time.Time) (uint64, error) {
+// WriteAudit appends an audit entry, inside tx when it is not nil, by
+// actor ("" when no admin acted). The host uses it for its own entries
+// with plugin "host".
+func WriteAudit(ctx context.Context, db *sqlx.DB, tx *sqlx.Tx, plugin, actor string, e hostapi.AuditEntry, now time.Time) (uint64, error) {
 	var data any
 	if len(e.Data) > 0 {
 		data = string(e.Data)
 	}
-	args := []any{plugin, e.Action, nullID(e.ServiceID), nullID(e.UserID), e.Subject, e.Message, data, now.UTC()}
+	var who any
+	if actor != "" {
+		who = actor
+	}
+	args := []any{plugin, who, e.Action, nullID(e.ServiceID), nullID(e.UserID), e.Subject, e.Message, data, now.UTC()}
 	var ex sqlx.ExecerContext = db
 	if tx != nil {
 		ex = tx

@@ -103,15 +103,41 @@ type LayoutData struct {
 	PanelURL string
 	// Body is the module's page content, already escaped by its template.
 	Body template.HTML
+	// Console is set on the provider's console pages: its navigation and
+	// the sign-out form.
+	Console *Console
+}
+
+// Console is the console's navigation on an admin page.
+type Console struct {
+	Items []NavItem
+	// Home is the console overview's address; SignOut the sign-out form's.
+	Home, SignOut string
+	// CSRF is the admin session's token for the sign-out form ("" when
+	// the bearer token made the request: no form then).
+	CSRF string
+	// Actor says who is signed in ("admin 7", "the admin token").
+	Actor string
+}
+
+// NavItem is one entry of the console's navigation.
+type NavItem struct {
+	Label, URL string
+	Current    bool
 }
 
 // Wrap answers with body (a module's rendered page content) inside the
 // layout, with status and the pages' CSP.
 func (p *Pages) Wrap(w http.ResponseWriter, status int, title string, body []byte, panelURL string) {
+	p.WrapConsole(w, status, title, body, panelURL, nil)
+}
+
+// WrapConsole is Wrap for a console page, with the console's navigation.
+func (p *Pages) WrapConsole(w http.ResponseWriter, status int, title string, body []byte, panelURL string, console *Console) {
 	var buf bytes.Buffer
 	err := p.layout.ExecuteTemplate(&buf, "layout.html", LayoutData{
 		Title: title, Theme: p.theme, Assets: p.assets, Version: p.version, ThemeVersion: p.themeVer,
-		PanelURL: panelURL,
+		PanelURL: panelURL, Console: console,
 		// The module's own html/template escaped it.
 		Body: template.HTML(body), //nolint:gosec // rendered by the module's html/template
 	})
@@ -140,6 +166,10 @@ func (p *Pages) Error(w http.ResponseWriter, status int, e ErrorPage) {
 	}
 	p.Wrap(w, status, e.Heading, buf.Bytes(), e.PanelURL)
 }
+
+// Base is the URL path the host's own pages are under (http.public_url's
+// path, "" at the root).
+func (p *Pages) Base() string { return strings.TrimSuffix(p.assets, AssetsPath) }
 
 // CSP is the pages' Content-Security-Policy: scripts and styles from the
 // host only (no inline code), images from the host or the provider's logo,

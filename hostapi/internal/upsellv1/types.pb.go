@@ -792,7 +792,9 @@ type Route struct {
 	Prefetch []*Prefetch `protobuf:"bytes,4,rep,name=prefetch,proto3" json:"prefetch,omitempty"`
 	// An HTML page (minor version 1.7): the host exchanges a link for a
 	// session cookie, checks CSRF tokens and wraps the reply in its layout.
-	Page          bool `protobuf:"varint,5,opt,name=page,proto3" json:"page,omitempty"`
+	Page bool `protobuf:"varint,5,opt,name=page,proto3" json:"page,omitempty"`
+	// The label of an admin page in the console's navigation (minor 1.7).
+	Nav           string `protobuf:"bytes,6,opt,name=nav,proto3" json:"nav,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -860,6 +862,13 @@ func (x *Route) GetPage() bool {
 		return x.Page
 	}
 	return false
+}
+
+func (x *Route) GetNav() string {
+	if x != nil {
+		return x.Nav
+	}
+	return ""
 }
 
 // A read on the module's own tables, bound to the linked principal.
@@ -1164,13 +1173,14 @@ const file_upsell_hostapi_v1_types_proto_rawDesc = "" +
 	"\aApplied\x121\n" +
 	"\x06before\x18\x01 \x01(\v2\x19.upsell.hostapi.v1.LimitsR\x06before\x12/\n" +
 	"\x05after\x18\x02 \x01(\v2\x19.upsell.hostapi.v1.LimitsR\x05after\x12\x18\n" +
-	"\achanged\x18\x03 \x01(\bR\achanged\"\x98\x01\n" +
+	"\achanged\x18\x03 \x01(\bR\achanged\"\xaa\x01\n" +
 	"\x05Route\x12\x16\n" +
 	"\x06method\x18\x01 \x01(\tR\x06method\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x16\n" +
 	"\x06access\x18\x03 \x01(\tR\x06access\x127\n" +
 	"\bprefetch\x18\x04 \x03(\v2\x1b.upsell.hostapi.v1.PrefetchR\bprefetch\x12\x12\n" +
-	"\x04page\x18\x05 \x01(\bR\x04page\"D\n" +
+	"\x04page\x18\x05 \x01(\bR\x04page\x12\x10\n" +
+	"\x03nav\x18\x06 \x01(\tR\x03nav\"D\n" +
 	"\bPrefetch\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03sql\x18\x02 \x01(\tR\x03sql\x12\x12\n" +
