@@ -328,16 +328,17 @@ func slotLabel(doc groupDoc, f string) string {
 		}
 		return fmt.Sprintf("Option %d (%s)%s", i+1, name, labelRest(rest))
 	}
-	return labelRest("." + f)
+	if f == "form" {
+		return "Group"
+	}
+	words := strings.ReplaceAll(f, "_", " ")
+	return strings.ToUpper(words[:1]) + words[1:]
 }
 
 func labelRest(rest string) string {
 	rest = strings.TrimPrefix(rest, ".")
 	if rest == "" {
 		return ""
-	}
-	if rest == "form" {
-		return "Group"
 	}
 	return ": " + strings.ReplaceAll(strings.ReplaceAll(rest, "_", " "), ".", " ")
 }

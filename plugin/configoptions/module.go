@@ -79,7 +79,7 @@ type route struct {
 	api    apiHandler
 	page   pageHandler
 	// nav is the label of a console page in the console's navigation
-	// (the host's Route.Nav, once it has one).
+	// (the host's Route.Nav).
 	nav string
 }
 
@@ -130,7 +130,7 @@ func hostRoutes() []hostapi.Route {
 	seen := map[string]bool{}
 	for _, r := range routes {
 		path, _, _ := strings.Cut(r.path, "{")
-		hr := hostapi.Route{Method: r.method, Path: path, Access: r.access, Page: r.page != nil}
+		hr := hostapi.Route{Method: r.method, Path: path, Access: r.access, Page: r.page != nil, Nav: r.nav}
 		if key := hr.Method + " " + hr.Path; !seen[key] {
 			seen[key] = true
 			out = append(out, hr)
