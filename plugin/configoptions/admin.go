@@ -127,12 +127,7 @@ func (p pricesDoc) prices(field string) (catalog.Prices, error) {
 	out.Quarterly, errs[2] = parsePrice(field+".quarterly", p.Quarterly, cyclePlaces)
 	out.SemiAnnual, errs[3] = parsePrice(field+".semi_annual", p.SemiAnnual, cyclePlaces)
 	out.Annual, errs[4] = parsePrice(field+".annual", p.Annual, cyclePlaces)
-	for _, err := range errs {
-		if err != nil {
-			return out, err
-		}
-	}
-	return out, nil
+	return out, hostapi.JoinInvalid(errs[:]...)
 }
 
 func formatPrice(d *decimal.Decimal, places int32) *string {
@@ -155,7 +150,9 @@ func pricesView(p catalog.Prices) pricesDoc {
 func activeOr(b *bool) bool { return b == nil || *b }
 
 // group turns the document into the domain group, parsing prices. Ids are
-// kept; the caller decides whether they are allowed.
+// kept; the caller decides whether they are allowed. Every price that does
+// not parse is reported at once (hostapi.JoinInvalid), with the group as
+// far as it could be read.
 func (d groupDoc) group() (catalog.Group, error) {
 	g := catalog.Group{
 		ID: d.ID, Name: d.Name, Description: d.Description, Mode: catalog.GroupMode(d.Mode), Active: activeOr(d.Active),
@@ -164,12 +161,11 @@ func (d groupDoc) group() (catalog.Group, error) {
 	if d.ServiceType != nil {
 		g.ServiceType = *d.ServiceType
 	}
+	var errs []error
 	for i, od := range d.Options {
 		field := fmt.Sprintf("options[%d]", i)
 		unit, err := od.UnitPrices.prices(field + ".unit_prices")
-		if err != nil {
-			return g, err
-		}
+		errs = append(errs, err)
 		o := catalog.Option{
 			ID: od.ID, GroupID: d.ID, Name: od.Name, Description: od.Description, Type: catalog.OptionType(od.Type),
 			ProvisioningKey: od.ProvisioningKey, Required: od.Required, Active: activeOr(od.Active),
@@ -177,9 +173,7 @@ func (d groupDoc) group() (catalog.Group, error) {
 		}
 		for j, vd := range od.Values {
 			prices, err := vd.Prices.prices(fmt.Sprintf("%s.values[%d].prices", field, j))
-			if err != nil {
-				return g, err
-			}
+			errs = append(errs, err)
 			o.Values = append(o.Values, catalog.Value{
 				ID: vd.ID, OptionID: od.ID, Label: vd.Label, Raw: vd.Raw, Prices: prices, Default: vd.Default,
 				Active: activeOr(vd.Active), Sort: vd.Sort,
@@ -187,7 +181,7 @@ func (d groupDoc) group() (catalog.Group, error) {
 		}
 		g.Options = append(g.Options, o)
 	}
-	return g, nil
+	return g, hostapi.JoinInvalid(errs...)
 }
 
 // groupView is the admin's document of a stored group. Soft-deleted values
@@ -243,17 +237,18 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// validate runs the catalog's rules on g. An untyped error from them is
+// validate runs the catalog's rules and the columns' limits on g, and
+// reports every refusal of either at once. An untyped error from them is
 // still the caller's input at fault: it becomes CodeInvalid.
 func validate(g catalog.Group) error {
-	if err := catalog.ValidateGroup(g); err != nil {
+	err := catalog.ValidateGroup(g)
+	if err != nil {
 		var typed *hostapi.Error
-		if errors.As(err, &typed) {
-			return err
+		if !errors.As(err, &typed) {
+			return hostapi.Errorf(hostapi.CodeInvalid, "group: %w", err)
 		}
-		return hostapi.Errorf(hostapi.CodeInvalid, "group: %w", err)
 	}
-	return checkStorable(g)
+	return hostapi.JoinInvalid(err, checkStorable(g))
 }
 
 // checkNew refuses ids in a group to create: the server assigns them, and an
@@ -357,74 +352,92 @@ func (m *Module) respondGroup(ctx context.Context, store *groupStore, status int
 // adminCreateGroup serves POST /admin/groups: the group with its options
 // and values, validated, written in one transaction.
 func (m *Module) adminCreateGroup(ctx context.Context, req hostapi.HTTPRequest, _ uint64) (int, any, error) {
-	defer m.forgetCatalog() // this replica quotes the new catalog at once
-	store, err := m.groups()
-	if err != nil {
-		return 0, nil, err
-	}
 	var doc groupDoc
 	if err := hostapi.DecodeJSON(req.Body, &doc); err != nil {
 		return 0, nil, err
 	}
-	g, err := doc.group()
+	id, err := m.createGroup(ctx, doc)
 	if err != nil {
 		return 0, nil, err
 	}
-	if err := checkNew(g); err != nil {
-		return 0, nil, err
-	}
-	if err := validate(g); err != nil {
-		return 0, nil, err
-	}
-	id, err := store.create(ctx, g)
+	store, err := m.groups()
 	if err != nil {
 		return 0, nil, err
 	}
 	return m.respondGroup(ctx, store, http.StatusCreated, id)
 }
 
-// adminReplaceGroup serves PUT /admin/groups/{id}: the whole group as it
-// should be (see groupStore.replace for what happens to what is left out).
-func (m *Module) adminReplaceGroup(ctx context.Context, req hostapi.HTTPRequest, id uint64) (int, any, error) {
+// createGroup is the one way a group is created (the JSON API and the
+// console): every refusal of the document at once, else the group with
+// its options and values and its audit entry in one transaction.
+func (m *Module) createGroup(ctx context.Context, doc groupDoc) (uint64, error) {
 	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
-		return 0, nil, err
+		return 0, err
 	}
+	g, err := doc.group()
+	if err = hostapi.JoinInvalid(err, checkNew(g), validate(g)); err != nil {
+		return 0, err
+	}
+	return store.create(ctx, g)
+}
+
+// adminReplaceGroup serves PUT /admin/groups/{id}: the whole group as it
+// should be (see groupStore.replace for what happens to what is left out).
+func (m *Module) adminReplaceGroup(ctx context.Context, req hostapi.HTTPRequest, id uint64) (int, any, error) {
 	var doc groupDoc
 	if err := hostapi.DecodeJSON(req.Body, &doc); err != nil {
 		return 0, nil, err
 	}
-	if doc.ID != 0 && doc.ID != id {
-		return 0, nil, hostapi.Invalid("id", "the body's id %d is not the path's %d", doc.ID, id)
+	if err := m.replaceGroup(ctx, id, doc); err != nil {
+		return 0, nil, err
 	}
-	doc.ID = id
-	g, err := doc.group()
+	store, err := m.groups()
 	if err != nil {
-		return 0, nil, err
-	}
-	if err := validate(g); err != nil {
-		return 0, nil, err
-	}
-	if err := store.replace(ctx, g); err != nil {
 		return 0, nil, err
 	}
 	return m.respondGroup(ctx, store, http.StatusOK, id)
 }
 
-// adminDeleteGroup serves DELETE /admin/groups/{id}: a soft delete, refused
-// while services hold any of the group's options.
-func (m *Module) adminDeleteGroup(ctx context.Context, _ hostapi.HTTPRequest, id uint64) (int, any, error) {
+// replaceGroup is the one way a group is changed (the JSON API and the
+// console): every refusal at once, else the replacement and its audit
+// entry in one transaction.
+func (m *Module) replaceGroup(ctx context.Context, id uint64, doc groupDoc) error {
 	defer m.forgetCatalog() // this replica quotes the new catalog at once
 	store, err := m.groups()
 	if err != nil {
-		return 0, nil, err
+		return err
 	}
-	at, err := store.softDelete(ctx, id)
+	if doc.ID != 0 && doc.ID != id {
+		return hostapi.Invalid("id", "the body's id %d is not the path's %d", doc.ID, id)
+	}
+	doc.ID = id
+	g, err := doc.group()
+	if err = hostapi.JoinInvalid(err, validate(g)); err != nil {
+		return err
+	}
+	return store.replace(ctx, g)
+}
+
+// adminDeleteGroup serves DELETE /admin/groups/{id}: a soft delete, refused
+// while services hold any of the group's options.
+func (m *Module) adminDeleteGroup(ctx context.Context, _ hostapi.HTTPRequest, id uint64) (int, any, error) {
+	at, err := m.deleteGroup(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, map[string]any{"id": id, "deleted_at": at}, nil
+}
+
+// deleteGroup soft-deletes group id (see groupStore.softDelete).
+func (m *Module) deleteGroup(ctx context.Context, id uint64) (time.Time, error) {
+	defer m.forgetCatalog() // this replica quotes the new catalog at once
+	store, err := m.groups()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return store.softDelete(ctx, id)
 }
 
 // seedGroupDoc reports one group of a seed.

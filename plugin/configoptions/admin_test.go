@@ -853,6 +853,13 @@ func TestDescribeAndMigrations(t *testing.T) {
 		{Method: "POST", Path: "/change/review", Access: hostapi.AccessClient, Page: true},
 		{Method: "POST", Path: "/change/confirm", Access: hostapi.AccessClient, Page: true},
 		{Method: "POST", Path: "/change/withdraw", Access: hostapi.AccessClient, Page: true},
+		{Method: "GET", Path: "/console/groups", Access: hostapi.AccessAdmin, Page: true, Nav: "Option groups"},
+		{Method: "GET", Path: "/console/groups/new", Access: hostapi.AccessAdmin, Page: true},
+		{Method: "POST", Path: "/console/groups/new", Access: hostapi.AccessAdmin, Page: true},
+		{Method: "GET", Path: "/console/groups/", Access: hostapi.AccessAdmin, Page: true},
+		{Method: "POST", Path: "/console/groups/", Access: hostapi.AccessAdmin, Page: true},
+		{Method: "GET", Path: "/console/changes", Access: hostapi.AccessAdmin, Page: true, Nav: "Option changes"},
+		{Method: "POST", Path: "/console/changes/", Access: hostapi.AccessAdmin, Page: true},
 	}
 	if !reflect.DeepEqual(f.info.Routes, want) {
 		t.Fatalf("routes: %+v", f.info.Routes)

@@ -179,7 +179,7 @@ ON DUPLICATE KEY UPDATE value_id = VALUES(value_id), quantity = VALUES(quantity)
 locked_hourly = VALUES(locked_hourly), cycle_type = VALUES(cycle_type), cycle_period = VALUES(cycle_period), cycle_unit = VALUES(cycle_unit),
 custom_build = VALUES(custom_build), updated_at = VALUES(updated_at)`
 	resetChange = `UPDATE ext_configoptions_changes SET state = 'paid', open_service = service_id, attempts = 0, reason = ?, updated_at = ? WHERE id = ? AND state = 'failed'`
-	listChanges = `SELECT ` + changeColumns + ` FROM ext_configoptions_changes WHERE (? = '' OR state = ?) AND (? = 0 OR service_id = ?) ORDER BY id DESC LIMIT 200`
+	listChanges = `SELECT ` + changeColumns + ` FROM ext_configoptions_changes WHERE (? = '' OR state = ?) AND (? = 0 OR service_id = ?) AND (? = 0 OR user_id = ?) ORDER BY id DESC LIMIT 200`
 )
 
 // serviceState is what a service holds (locked prices), the groups it
@@ -1185,6 +1185,13 @@ func (m *Module) cancelOpenChange(ctx context.Context, svc hostapi.Service) (cha
 	if !ok {
 		return changeView{}, hostapi.Errorf(hostapi.CodeNotFound, "service %d has no change in progress", svc.ID)
 	}
+	return m.withdrawChange(ctx, c, "the client")
+}
+
+// withdrawChange cancels change c, by "the client" or "an admin": only
+// while it awaits payment and its invoice is not paid (the one rule for
+// both). The invoice is left unpaid, as Paymenter leaves an abandoned one.
+func (m *Module) withdrawChange(ctx context.Context, c changeRecord, by string) (changeView, error) {
 	if c.State != ChangeAwaitingPayment {
 		return changeView{}, hostapi.Errorf(hostapi.CodePrecondition, "change %d is %s: only an unpaid change can be cancelled", c.ID, c.State)
 	}
@@ -1193,14 +1200,14 @@ func (m *Module) cancelOpenChange(ctx context.Context, svc hostapi.Service) (cha
 	} else if inv.Status == hostapi.InvoicePaid {
 		return changeView{}, hostapi.Errorf(hostapi.CodePrecondition, "invoice %s is paid already: the change is being applied", inv.Number)
 	}
-	moved, err := m.closeChange(ctx, c, ChangeAwaitingPayment, ChangeCancelled, "cancelled by the client")
+	moved, err := m.closeChange(ctx, c, ChangeAwaitingPayment, ChangeCancelled, "cancelled by "+by)
 	if err != nil {
 		return changeView{}, err
 	}
 	if !moved {
 		return changeView{}, hostapi.Errorf(hostapi.CodeConflict, "change %d moved on meanwhile; look again", c.ID)
 	}
-	m.auditChange(ctx, "", c, "configoptions.change_cancelled", fmt.Sprintf("change %d cancelled by the client; invoice %d is left unpaid", c.ID, *c.InvoiceID), nil)
+	m.auditChange(ctx, "", c, "configoptions.change_cancelled", fmt.Sprintf("change %d cancelled by %s; invoice %d is left unpaid", c.ID, by, *c.InvoiceID), nil)
 	c.State = ChangeCancelled
 	return c.view(), nil
 }
@@ -1268,19 +1275,39 @@ func (m *Module) adminListChanges(ctx context.Context, req hostapi.HTTPRequest, 
 		}
 		serviceID = n
 	}
-	rows, err := m.hostAPI().Store.Query(ctx, "", listChanges, state, state, serviceID, serviceID)
+	list, err := m.listChanges(ctx, changeFilter{State: state, ServiceID: serviceID})
 	if err != nil {
 		return 0, nil, err
 	}
-	out := make([]adminChange, 0, rows.Len())
-	for i := 0; i < rows.Len(); i++ {
-		c, err := scanChange(rows, i)
-		if err != nil {
-			return 0, nil, err
-		}
+	out := make([]adminChange, 0, len(list))
+	for _, c := range list {
 		out = append(out, adminChangeView(c))
 	}
 	return http.StatusOK, map[string]any{"changes": out}, nil
+}
+
+// changeFilter selects changes for an admin's list; zero fields select
+// everything.
+type changeFilter struct {
+	State             string
+	ServiceID, UserID uint64
+}
+
+// listChanges is the latest 200 changes f selects, newest first.
+func (m *Module) listChanges(ctx context.Context, f changeFilter) ([]changeRecord, error) {
+	rows, err := m.hostAPI().Store.Query(ctx, "", listChanges, f.State, f.State, f.ServiceID, f.ServiceID, f.UserID, f.UserID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]changeRecord, 0, rows.Len())
+	for i := 0; i < rows.Len(); i++ {
+		c, err := scanChange(rows, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // adminRetryChange is POST /admin/changes/retry/{id}: a failed change is

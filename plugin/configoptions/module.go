@@ -78,6 +78,9 @@ type route struct {
 	access hostapi.Access
 	api    apiHandler
 	page   pageHandler
+	// nav is the label of a console page in the console's navigation
+	// (the host's Route.Nav).
+	nav string
 }
 
 const idSegment = "/{id}"
@@ -109,15 +112,25 @@ var routes = []route{
 	{method: "POST", path: "/change/review", access: hostapi.AccessClient, page: (*Module).changePage},
 	{method: "POST", path: "/change/confirm", access: hostapi.AccessClient, page: (*Module).changeConfirm},
 	{method: "POST", path: "/change/withdraw", access: hostapi.AccessClient, page: (*Module).changeWithdraw},
+	// The provider's console (console.go): admin pages.
+	{method: "GET", path: "/console/groups", access: hostapi.AccessAdmin, page: (*Module).consoleGroups, nav: "Option groups"},
+	{method: "GET", path: "/console/groups/new", access: hostapi.AccessAdmin, page: (*Module).consoleGroupNew},
+	{method: "POST", path: "/console/groups/new", access: hostapi.AccessAdmin, page: (*Module).consoleGroupPost},
+	{method: "GET", path: "/console/groups/{id}", access: hostapi.AccessAdmin, page: (*Module).consoleGroupEdit},
+	{method: "POST", path: "/console/groups/{id}", access: hostapi.AccessAdmin, page: (*Module).consoleGroupPost},
+	{method: "POST", path: "/console/groups/{id}/delete", access: hostapi.AccessAdmin, page: (*Module).consoleGroupDelete},
+	{method: "GET", path: "/console/changes", access: hostapi.AccessAdmin, page: (*Module).consoleChanges, nav: "Option changes"},
+	{method: "POST", path: "/console/changes/{id}/cancel", access: hostapi.AccessAdmin, page: (*Module).consoleChangeCancel},
 }
 
-// hostRoutes turns the table into the host's form: "/x/{id}" becomes the
-// subtree "/x/", which the host matches by prefix.
+// hostRoutes turns the table into the host's form: "/x/{id}" and
+// "/x/{id}/y" become the subtree "/x/", which the host matches by prefix.
 func hostRoutes() []hostapi.Route {
 	out := make([]hostapi.Route, 0, len(routes))
 	seen := map[string]bool{}
 	for _, r := range routes {
-		hr := hostapi.Route{Method: r.method, Path: strings.TrimSuffix(r.path, idSegment[1:]), Access: r.access, Page: r.page != nil}
+		path, _, _ := strings.Cut(r.path, "{")
+		hr := hostapi.Route{Method: r.method, Path: path, Access: r.access, Page: r.page != nil, Nav: r.nav}
 		if key := hr.Method + " " + hr.Path; !seen[key] {
 			seen[key] = true
 			out = append(out, hr)
@@ -198,7 +211,7 @@ func (m *Module) Configure(_ context.Context, host hostapi.Host, settings map[st
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.host = host
-	m.store = &groupStore{db: host.Store, now: m.now}
+	m.store = &groupStore{db: host.Store, audit: host.Audit, now: m.now}
 	return nil
 }
 

@@ -30,7 +30,7 @@ import (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var pageTemplates = template.Must(template.New("pages").Funcs(web.Funcs()).ParseFS(templateFS, "templates/*.html"))
+var pageTemplates = template.Must(template.New("pages").Funcs(web.Funcs()).Funcs(consoleFuncs).ParseFS(templateFS, "templates/*.html"))
 
 // Form fields. An option's control is "o<id>"; a slider's number box is
 // "o<id>n" and the value the page showed "o<id>p", so that without the

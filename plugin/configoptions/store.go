@@ -23,8 +23,23 @@ import (
 // update removing an option, or a delete, cannot interleave with it; the
 // count of selections taken during a save is also a locking read.
 type groupStore struct {
-	db  hostapi.Store
-	now func() time.Time
+	db hostapi.Store
+	// audit records every admin write in its transaction (nil: none, for
+	// tests of the store alone). The host stamps who made the request.
+	audit hostapi.Audit
+	now   func() time.Time
+}
+
+// record writes the audit entry of a change to group id inside tx, so the
+// change and its record commit together.
+func (s *groupStore) record(ctx context.Context, tx hostapi.TxID, action string, id uint64, msg string) error {
+	if s.audit == nil {
+		return nil
+	}
+	if _, err := s.audit.Write(ctx, tx, hostapi.AuditEntry{Action: action, Subject: fmt.Sprintf("group:%d", id), Message: msg}); err != nil {
+		return fmt.Errorf("audit %s of group %d: %w", action, id, err)
+	}
+	return nil
 }
 
 // groupRecord is a stored group with its bookkeeping.
@@ -352,8 +367,10 @@ func (s *groupStore) create(ctx context.Context, g catalog.Group) (uint64, error
 	var id uint64
 	err := s.inTx(ctx, func(tx hostapi.TxID) error {
 		var err error
-		id, err = s.insert(ctx, tx, g, s.timestamp())
-		return err
+		if id, err = s.insert(ctx, tx, g, s.timestamp()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "configoptions.group_created", id, fmt.Sprintf("group %q (%s) created with %d options", g.Name, g.Mode, len(g.Options)))
 	})
 	return id, err
 }
@@ -432,7 +449,10 @@ func (s *groupStore) replace(ctx context.Context, g catalog.Group) error {
 		if err != nil {
 			return err
 		}
-		return s.apply(ctx, tx, g, plan)
+		if err := s.apply(ctx, tx, g, plan); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, "configoptions.group_updated", g.ID, fmt.Sprintf("group %q (%s) saved with %d options", g.Name, g.Mode, len(g.Options)))
 	})
 }
 
@@ -620,7 +640,7 @@ func (s *groupStore) softDelete(ctx context.Context, id uint64) (time.Time, erro
 		if _, err := s.db.Exec(ctx, tx, softDeleteGroup, now, now, id); err != nil {
 			return fmt.Errorf("delete group %d: %w", id, err)
 		}
-		return nil
+		return s.record(ctx, tx, "configoptions.group_deleted", id, fmt.Sprintf("group %q deleted", rec.Group.Name))
 	})
 	return now, err
 }
@@ -656,6 +676,9 @@ func (s *groupStore) seed(ctx context.Context, groups []catalog.Group) ([]seedOu
 			}
 			id, err := s.insert(ctx, tx, g, now)
 			if err != nil {
+				return err
+			}
+			if err := s.record(ctx, tx, "configoptions.group_seeded", id, fmt.Sprintf("example group %q (%s) seeded", g.Name, g.Mode)); err != nil {
 				return err
 			}
 			out = append(out, seedOutcome{ID: id, Name: g.Name, Mode: g.Mode, Created: true})
@@ -742,10 +765,5 @@ func checkStorable(g catalog.Group) error {
 			checks = append(checks, fits(vf+"label", v.Label, maxNameLen), fits(vf+"raw", v.Raw, maxNameLen), sortFits(vf+"sort", v.Sort))
 		}
 	}
-	for _, err := range checks {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return hostapi.JoinInvalid(checks...)
 }

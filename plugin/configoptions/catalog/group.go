@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -21,8 +22,9 @@ const HourlyPlaces = 4
 
 var serviceTypeRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 
-// ValidateGroup checks a group an admin saves. The first problem found is
-// returned as a hostapi.Invalid whose field points into the group
+// ValidateGroup checks a group an admin saves. Every problem found is
+// returned at once (hostapi.JoinInvalid, so a form can mark each field),
+// each a hostapi.Invalid whose field points into the group
 // ("options[2].values[0].prices.hourly") and whose message names the
 // option. The rules:
 //
@@ -48,20 +50,18 @@ var serviceTypeRe = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
 //     then be whole numbers (a checkbox's may be empty, meaning 1); two
 //     options of the group cannot set the same thing (ram_gb and memory).
 func ValidateGroup(g Group) error {
-	if err := checkName("name", "the group", g.Name); err != nil {
-		return err
-	}
+	var errs []error
+	errs = append(errs, checkName("name", "the group", g.Name))
 	switch g.Mode {
 	case Preset:
 	case BuildYourOwn:
 		if g.ServiceType == "" {
-			return hostapi.Invalid("service_type", "a build-your-own group needs a service type (vps, mysql, game...)")
-		}
-		if !serviceTypeRe.MatchString(g.ServiceType) {
-			return hostapi.Invalid("service_type", "%q is not a service type: a lowercase word such as vps, mysql or game", g.ServiceType)
+			errs = append(errs, hostapi.Invalid("service_type", "a build-your-own group needs a service type (vps, mysql, game...)"))
+		} else if !serviceTypeRe.MatchString(g.ServiceType) {
+			errs = append(errs, hostapi.Invalid("service_type", "%q is not a service type: a lowercase word such as vps, mysql or game", g.ServiceType))
 		}
 	default:
-		return hostapi.Invalid("mode", "unknown mode %q: preset or build_your_own", g.Mode)
+		errs = append(errs, hostapi.Invalid("mode", "unknown mode %q: preset or build_your_own", g.Mode))
 	}
 	names := make(map[string]int)
 	ids := make(map[uint64]int)
@@ -69,31 +69,30 @@ func ValidateGroup(g Group) error {
 	for i, o := range g.Options {
 		field := fmt.Sprintf("options[%d]", i)
 		if err := checkName(field+".name", "an option", o.Name); err != nil {
-			return err
+			errs = append(errs, err)
+		} else {
+			folded := strings.ToLower(strings.TrimSpace(o.Name))
+			if j, dup := names[folded]; dup {
+				errs = append(errs, hostapi.Invalid(field+".name", "option %q has the same name as options[%d]", o.Name, j))
+			}
+			names[folded] = i
 		}
-		folded := strings.ToLower(strings.TrimSpace(o.Name))
-		if j, dup := names[folded]; dup {
-			return hostapi.Invalid(field+".name", "option %q has the same name as options[%d]", o.Name, j)
-		}
-		names[folded] = i
 		if o.ID != 0 {
 			if j, dup := ids[o.ID]; dup {
-				return hostapi.Invalid(field+".id", "option %q has the same id %d as options[%d]", o.Name, o.ID, j)
+				errs = append(errs, hostapi.Invalid(field+".id", "option %q has the same id %d as options[%d]", o.Name, o.ID, j))
 			}
 			ids[o.ID] = i
 		}
-		if err := checkOption(g, field, o); err != nil {
-			return err
-		}
-		if o.ProvisioningKey != "" {
+		errs = append(errs, checkOption(g, field, o)...)
+		if o.ProvisioningKey != "" && ValidKey(o.ProvisioningKey) {
 			s := keySpecs[o.ProvisioningKey].sets
 			if other, dup := sets[s]; dup {
-				return hostapi.Invalid(field+".provisioning_key", "options %q and %q both set %s", other, o.Name, s)
+				errs = append(errs, hostapi.Invalid(field+".provisioning_key", "options %q and %q both set %s", other, o.Name, s))
 			}
 			sets[s] = o.Name
 		}
 	}
-	return nil
+	return hostapi.JoinInvalid(errs...)
 }
 
 func checkName(field, what, name string) error {
@@ -108,77 +107,67 @@ func checkName(field, what, name string) error {
 	return nil
 }
 
-func checkOption(g Group, field string, o Option) error {
+func checkOption(g Group, field string, o Option) []error {
 	byo := g.Mode == BuildYourOwn
-	if err := checkKey(field, o); err != nil {
-		return err
-	}
+	errs := []error{checkKey(field, o)}
 	switch o.Type {
 	case Dropdown, Radio, Checkbox:
 		if !o.UnitPrices.empty() {
-			return hostapi.Invalid(field+".unit_prices", "option %q is priced on its values, not per unit", o.Name)
+			errs = append(errs, hostapi.Invalid(field+".unit_prices", "option %q is priced on its values, not per unit", o.Name))
 		}
 		kept, defaults := 0, 0
 		for j, v := range o.Values {
 			vf := fmt.Sprintf("%s.values[%d]", field, j)
-			if err := checkName(vf+".label", fmt.Sprintf("a value of option %q", o.Name), v.Label); err != nil {
-				return err
-			}
-			if err := checkPrices(vf+".prices", o.Name, v.Prices, byo); err != nil {
-				return err
-			}
+			errs = append(errs, checkName(vf+".label", fmt.Sprintf("a value of option %q", o.Name), v.Label))
+			errs = append(errs, checkPrices(vf+".prices", o.Name, v.Prices, byo)...)
 			if !v.Deleted {
 				kept++
 			}
 			if v.Default {
 				defaults++
 				if defaults > 1 {
-					return hostapi.Invalid(vf+".default", "option %q has more than one default value", o.Name)
-				}
-				if v.Deleted || !v.Active {
-					return hostapi.Invalid(vf+".default", "option %q: the default value %q is not for sale", o.Name, v.Label)
+					errs = append(errs, hostapi.Invalid(vf+".default", "option %q has more than one default value", o.Name))
+				} else if v.Deleted || !v.Active {
+					errs = append(errs, hostapi.Invalid(vf+".default", "option %q: the default value %q is not for sale", o.Name, v.Label))
 				}
 			}
 			if o.ProvisioningKey != "" && !(o.Type == Checkbox && v.Raw == "") && !v.Deleted {
 				if _, err := rawNumber(o, v); err != nil {
-					return hostapi.Invalid(vf+".raw", "option %q: %q must provision a whole number of %s, not %q", o.Name, v.Label, o.ProvisioningKey, v.Raw)
+					errs = append(errs, hostapi.Invalid(vf+".raw", "option %q: %q must provision a whole number of %s, not %q", o.Name, v.Label, o.ProvisioningKey, v.Raw))
 				}
 			}
 		}
 		if o.Type == Checkbox && kept != 1 {
-			return hostapi.Invalid(field+".values", "checkbox %q needs exactly one value (its \"on\" value), has %d", o.Name, kept)
-		}
-		if kept == 0 {
-			return hostapi.Invalid(field+".values", "option %q needs at least one value", o.Name)
+			errs = append(errs, hostapi.Invalid(field+".values", "checkbox %q needs exactly one value (its \"on\" value), has %d", o.Name, kept))
+		} else if kept == 0 {
+			errs = append(errs, hostapi.Invalid(field+".values", "option %q needs at least one value", o.Name))
 		}
 	case Quantity, Slider:
 		if len(o.Values) > 0 {
-			return hostapi.Invalid(field+".values", "option %q is a %s: it has a unit price, not values", o.Name, o.Type)
+			errs = append(errs, hostapi.Invalid(field+".values", "option %q is a %s: it has a unit price, not values", o.Name, o.Type))
 		}
 		switch {
 		case o.Min < 0:
-			return hostapi.Invalid(field+".min", "option %q: the minimum %d is negative", o.Name, o.Min)
+			errs = append(errs, hostapi.Invalid(field+".min", "option %q: the minimum %d is negative", o.Name, o.Min))
 		case o.Min > o.Max:
-			return hostapi.Invalid(field+".max", "option %q: the maximum %d is below the minimum %d", o.Name, o.Max, o.Min)
+			errs = append(errs, hostapi.Invalid(field+".max", "option %q: the maximum %d is below the minimum %d", o.Name, o.Max, o.Min))
 		case o.Step < 1:
-			return hostapi.Invalid(field+".step", "option %q: the step must be at least 1, got %d", o.Name, o.Step)
+			errs = append(errs, hostapi.Invalid(field+".step", "option %q: the step must be at least 1, got %d", o.Name, o.Step))
 		case o.Type == Slider && (o.Max-o.Min)%o.Step != 0:
-			return hostapi.Invalid(field+".step", "slider %q: %d..%d is not a whole number of steps of %d", o.Name, o.Min, o.Max, o.Step)
+			errs = append(errs, hostapi.Invalid(field+".step", "slider %q: %d..%d is not a whole number of steps of %d", o.Name, o.Min, o.Max, o.Step))
 		}
-		if err := checkPrices(field+".unit_prices", o.Name, o.UnitPrices, byo); err != nil {
-			return err
-		}
+		errs = append(errs, checkPrices(field+".unit_prices", o.Name, o.UnitPrices, byo)...)
 	case Text:
 		if len(o.Values) > 0 {
-			return hostapi.Invalid(field+".values", "text option %q has no values", o.Name)
+			errs = append(errs, hostapi.Invalid(field+".values", "text option %q has no values", o.Name))
 		}
 		if !o.UnitPrices.empty() {
-			return hostapi.Invalid(field+".unit_prices", "text option %q is never priced", o.Name)
+			errs = append(errs, hostapi.Invalid(field+".unit_prices", "text option %q is never priced", o.Name))
 		}
 	default:
-		return hostapi.Invalid(field+".type", "option %q has unknown type %q: dropdown, radio, quantity, checkbox, text or slider", o.Name, o.Type)
+		errs = append(errs, hostapi.Invalid(field+".type", "option %q has unknown type %q: dropdown, radio, quantity, checkbox, text or slider", o.Name, o.Type))
 	}
-	return nil
+	return errs
 }
 
 func checkKey(field string, o Option) error {
@@ -199,12 +188,13 @@ func (p Prices) empty() bool {
 	return p.Hourly == nil && p.Monthly == nil && p.Quarterly == nil && p.SemiAnnual == nil && p.Annual == nil
 }
 
-func checkPrices(field, option string, p Prices, byo bool) error {
+func checkPrices(field, option string, p Prices, byo bool) []error {
+	var errs []error
 	for _, t := range []Term{Hourly, Monthly, Quarterly, SemiAnnual, Annual} {
 		d := p.For(t)
 		if d == nil {
 			if byo && t == Monthly {
-				return hostapi.Invalid(field+".monthly", "option %q: a build-your-own option needs a monthly price (the service is billed its monthly cap)", option)
+				errs = append(errs, hostapi.Invalid(field+".monthly", "option %q: a build-your-own option needs a monthly price (the service is billed its monthly cap)", option))
 			}
 			continue
 		}
@@ -212,11 +202,9 @@ func checkPrices(field, option string, p Prices, byo bool) error {
 		if t == Hourly {
 			places = HourlyPlaces
 		}
-		if err := checkPrice(field+"."+string(t), option, t, *d, places); err != nil {
-			return err
-		}
+		errs = append(errs, checkPrice(field+"."+string(t), option, t, *d, places))
 	}
-	return nil
+	return errs
 }
 
 func checkPrice(field, option string, t Term, d decimal.Decimal, places int32) error {
@@ -227,4 +215,23 @@ func checkPrice(field, option string, t Term, d decimal.Decimal, places int32) e
 		return hostapi.Invalid(field, "option %q: the %s price %s has more than %d decimals", option, t.label(), d, places)
 	}
 	return nil
+}
+
+// Refusals lists every refused field of err, in order: the hostapi.Invalid
+// errors hostapi.JoinInvalid gathered (the joined error keeps them as its
+// cause inside the process), or err itself when it is one refusal. A form
+// marks each next to its field.
+func Refusals(err error) []*hostapi.Error {
+	var e *hostapi.Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	if joined, ok := e.Err.(interface{ Unwrap() []error }); ok && e.Code == hostapi.CodeInvalid {
+		var out []*hostapi.Error
+		for _, part := range joined.Unwrap() {
+			out = append(out, Refusals(part)...)
+		}
+		return out
+	}
+	return []*hostapi.Error{e}
 }

@@ -165,3 +165,24 @@ func TestSeedGroups(t *testing.T) {
 		t.Errorf("backups prices %+v", v)
 	}
 }
+
+// TestValidateGroupEveryError: a group with several problems is refused
+// with each of them, every one under its own field, so a form can mark
+// them all at once.
+func TestValidateGroupEveryError(t *testing.T) {
+	g := Group{Name: " ", Mode: BuildYourOwn, ServiceType: "", Options: []Option{
+		{Name: "RAM", Type: Slider, Min: 4, Max: 2, Step: 1, UnitPrices: Prices{Monthly: p("-1.00")}},
+		{Name: "Location", Type: Dropdown},
+		{Name: "Backup", Type: Checkbox, ProvisioningKey: "nope", Values: []Value{{Label: "on", Active: true, Prices: Prices{Hourly: p("0.00001")}}}},
+	}}
+	err := ValidateGroup(g)
+	want := []string{"name", "service_type", "options[0].max", "options[0].unit_prices.monthly", "options[1].values",
+		"options[2].provisioning_key", "options[2].values[0].prices.hourly", "options[2].values[0].prices.monthly"}
+	var got []string
+	for _, e := range Refusals(err) {
+		got = append(got, e.Field)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("fields %q, want %q (%v)", got, want, err)
+	}
+}

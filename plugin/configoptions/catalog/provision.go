@@ -35,7 +35,9 @@ package catalog
 // and cpu_cores, ports and additional_allocations...) cannot be combined.
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/upsell-io/upsell/hostapi"
@@ -82,6 +84,10 @@ func ValidKey(key string) bool {
 	_, ok := keySpecs[key]
 	return ok
 }
+
+// Keys is every provisioning key this module knows, sorted: what an
+// admin's form offers.
+func Keys() []string { return slices.Sorted(maps.Keys(keySpecs)) }
 
 // textKey reports whether key is for text options.
 func textKey(key string) bool { return keySpecs[key].text }
