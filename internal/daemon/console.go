@@ -361,9 +361,19 @@ func (d *Daemon) consoleNav(r *http.Request, a adminRequest) *webui.Console {
 			}
 		}
 	}
-	path := r.URL.Path
+	// The entry whose address is the page's, or the longest that is a
+	// folder of it (a package's edit page is under "Add-on packages").
+	path, best := r.URL.Path, -1
 	for i := range items {
-		items[i].Current = strings.TrimPrefix(items[i].URL, base) == path
+		u := strings.TrimPrefix(items[i].URL, base)
+		if u == path || (i > 0 && strings.HasPrefix(path, u+"/")) {
+			if best < 0 || len(u) > len(strings.TrimPrefix(items[best].URL, base)) {
+				best = i
+			}
+		}
+	}
+	if best >= 0 {
+		items[best].Current = true
 	}
 	who := "Signed in with the admin token"
 	if id, ok := strings.CutPrefix(a.actor, "admin:"); ok && id != "token" {
