@@ -138,7 +138,7 @@ func TestChartTemplate(t *testing.T) {
 			t.Errorf("chart lacks %s:\n%s", want, out)
 		}
 	}
-	svg := out[strings.Index(out, "<svg"):strings.Index(out, "</svg>")+len("</svg>")]
+	svg := out[strings.Index(out, "<svg") : strings.Index(out, "</svg>")+len("</svg>")]
 	d := xml.NewDecoder(strings.NewReader(svg))
 	for {
 		if _, err := d.Token(); err != nil {
