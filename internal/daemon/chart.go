@@ -18,9 +18,9 @@ import (
 const (
 	chartWidth  = 600
 	chartHeight = 200
-	plotLeft    = 64 // room for the top value's label
+	plotLeft    = 24 // room for the zero on the left of the baseline
 	plotRight   = 8
-	plotTop     = 12
+	plotTop     = 20 // room for the largest value's label, above its line
 	plotBottom  = 28 // room for the bars' labels
 )
 
@@ -33,10 +33,11 @@ type barChart struct {
 	Height      int
 	// Baseline is the y of the zero line, Top the y of the largest value.
 	Baseline, Top string
-	// AxisX is the x of the value labels' right end; Right the plot's end.
+	// AxisX is where the zero's label ends; Left and Right bound the plot.
 	AxisX, Left, Right string
-	// MaxLabel is the largest value, written at Top.
-	MaxLabel string
+	// MaxLabel is the largest value, written above the line at Top (at
+	// MaxY), from the plot's left edge: however long, it stays inside.
+	MaxLabel, MaxY string
 	Bars     []chartBar
 	// Table is the same figures as rows, for those who do not see the
 	// chart (and for copying).
@@ -84,7 +85,7 @@ func newBarChart(id, title, desc, maxText string, points []barPoint) barChart {
 		ID: id, Title: title, Desc: desc, Width: chartWidth, Height: chartHeight,
 		Baseline: baseline.String(), Top: strconv.Itoa(plotTop),
 		AxisX: strconv.Itoa(plotLeft - 6), Left: strconv.Itoa(plotLeft), Right: strconv.Itoa(chartWidth - plotRight),
-		MaxLabel: maxText,
+		MaxLabel: maxText, MaxY: strconv.Itoa(plotTop - 6),
 		Table:    chartTable{Caption: title},
 	}
 	if len(points) == 0 {

@@ -10,8 +10,8 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// The plot is 600 - 64 - 8 = 528 wide and 200 - 12 - 28 = 160 high, its
-// baseline at y = 172. n bars get 528/n each, 70% of it drawn, centred.
+// The plot is 600 - 24 - 8 = 568 wide and 200 - 20 - 28 = 152 high, its
+// baseline at y = 172. n bars get 568/n each, 70% of it drawn, centred.
 func TestBarChartGeometry(t *testing.T) {
 	type bar struct{ x, y, w, h, labelX string }
 	cases := []struct {
@@ -19,18 +19,18 @@ func TestBarChartGeometry(t *testing.T) {
 		values []string
 		want   []bar
 	}{
-		{"4 slots of 132, bars 92.4 wide after a gap of 19.8; max 100 is 160 high, 50 is 80, 25 is 40, 0 is 0 on the baseline",
+		{"4 slots of 142, bars 99.4 wide after a gap of 21.3; max 100 is 152 high, 50 is 76, 25 is 38, 0 is 0 on the baseline",
 			[]string{"0", "50", "100", "25"},
-			[]bar{{"83.8", "172", "92.4", "0", "130"}, {"215.8", "92", "92.4", "80", "262"}, {"347.8", "12", "92.4", "160", "394"}, {"479.8", "132", "92.4", "40", "526"}}},
-		{"cents: slots of 264, bars 184.8 after 39.6; 0.10 of 0.30 is 160/3 = 53.33 high",
+			[]bar{{"45.3", "172", "99.4", "0", "95"}, {"187.3", "96", "99.4", "76", "237"}, {"329.3", "20", "99.4", "152", "379"}, {"471.3", "134", "99.4", "38", "521"}}},
+		{"cents: slots of 284, bars 198.8 after 42.6; 0.10 of 0.30 is 152/3 = 50.67 high",
 			[]string{"0.10", "0.30"},
-			[]bar{{"103.6", "118.67", "184.8", "53.33", "196"}, {"367.6", "12", "184.8", "160", "460"}}},
-		{"all zero: slots of 176, bars 123.2 after 26.4, every one 0 high on the baseline, no division by zero",
+			[]bar{{"66.6", "121.33", "198.8", "50.67", "166"}, {"350.6", "20", "198.8", "152", "450"}}},
+		{"all zero: slots of 189.33, bars 132.53 after 28.4, every one 0 high on the baseline, no division by zero",
 			[]string{"0", "0", "0"},
-			[]bar{{"90.4", "172", "123.2", "0", "152"}, {"266.4", "172", "123.2", "0", "328"}, {"442.4", "172", "123.2", "0", "504"}}},
-		{"one value fills the plot: slot 528, bar 369.6 after 79.2",
+			[]bar{{"52.4", "172", "132.53", "0", "118.67"}, {"241.73", "172", "132.53", "0", "308"}, {"431.07", "172", "132.53", "0", "497.33"}}},
+		{"one value fills the plot: slot 568, bar 397.6 after 85.2",
 			[]string{"7"},
-			[]bar{{"143.2", "12", "369.6", "160", "328"}}},
+			[]bar{{"109.2", "20", "397.6", "152", "308"}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -39,8 +39,8 @@ func TestBarChartGeometry(t *testing.T) {
 				points = append(points, barPoint{Value: decimal.RequireFromString(v), Name: "n" + v, Text: v})
 			}
 			ch := newBarChart("t", "T", "D", "max", points)
-			if ch.Baseline != "172" || ch.Top != "12" {
-				t.Fatalf("baseline %s top %s, want 172 and 12", ch.Baseline, ch.Top)
+			if ch.Baseline != "172" || ch.Top != "20" {
+				t.Fatalf("baseline %s top %s, want 172 and 20", ch.Baseline, ch.Top)
 			}
 			if len(ch.Bars) != len(c.want) || len(ch.Table.Rows) != len(c.want) {
 				t.Fatalf("%d bars, %d rows, want %d", len(ch.Bars), len(ch.Table.Rows), len(c.want))
@@ -78,7 +78,7 @@ func TestRevenueChart(t *testing.T) {
 		t.Fatalf("desc %q\nwant %q", c.Desc, want)
 	}
 	wantLabels := []string{"Nov 25", "Dec", "Jan 26", "Feb"}
-	wantHeights := []string{"0", "80", "0", "160"}
+	wantHeights := []string{"0", "76", "0", "152"}
 	for i, b := range c.Bars {
 		if b.Label != wantLabels[i] || b.H != wantHeights[i] {
 			t.Errorf("bar %d: label %q height %s, want %q %s", i, b.Label, b.H, wantLabels[i], wantHeights[i])
@@ -108,8 +108,8 @@ func TestOrdersChart(t *testing.T) {
 	if got, want := strings.Join(labels, "|"), "|26 Feb|||||3 Mar"; got != want {
 		t.Fatalf("labels %q", got)
 	}
-	// 3 is the top: 1 is 160/3 = 53.33, 2 is 106.67.
-	if c.Bars[0].H != "53.33" || c.Bars[3].H != "160" || c.Bars[6].H != "106.67" || c.Bars[1].H != "0" {
+	// 3 is the top: 1 is 152/3 = 50.67, 2 is 101.33.
+	if c.Bars[0].H != "50.67" || c.Bars[3].H != "152" || c.Bars[6].H != "101.33" || c.Bars[1].H != "0" {
 		t.Fatalf("heights %s %s %s %s", c.Bars[0].H, c.Bars[3].H, c.Bars[6].H, c.Bars[1].H)
 	}
 	if c.Table.Rows[3] != [2]string{"Sat 28 February 2026", "3 orders"} || c.Table.Rows[0][1] != "1 order" {
@@ -132,8 +132,8 @@ func TestChartTemplate(t *testing.T) {
 		}
 	}
 	for _, want := range []string{`role="img"`, `aria-labelledby="orders-title"`, `aria-describedby="orders-desc"`, `<title id="orders-title">Orders per day</title>`,
-		`<desc id="orders-desc">`, `<rect class="bar" x="143.2" y="12" width="369.6" height="160"><title>Sun 1 March 2026: 2 orders</title></rect>`,
-		"<summary>Show as a table</summary>", `<th scope="row">Sun 1 March 2026</th><td class="num">2 orders</td>`} {
+		`<desc id="orders-desc">`, `<rect class="bar" x="109.2" y="20" width="397.6" height="152"><title>Sun 1 March 2026: 2 orders</title></rect>`,
+		`<text x="24" y="14">2</text>`, "<summary>Show as a table</summary>", `<th scope="row">Sun 1 March 2026</th><td class="num">2 orders</td>`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("chart lacks %s:\n%s", want, out)
 		}
