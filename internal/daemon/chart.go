@@ -38,7 +38,7 @@ type barChart struct {
 	// MaxLabel is the largest value, written above the line at Top (at
 	// MaxY), from the plot's left edge: however long, it stays inside.
 	MaxLabel, MaxY string
-	Bars     []chartBar
+	Bars           []chartBar
 	// Table is the same figures as rows, for those who do not see the
 	// chart (and for copying).
 	Table chartTable
@@ -86,7 +86,7 @@ func newBarChart(id, title, desc, maxText string, points []barPoint) barChart {
 		Baseline: baseline.String(), Top: strconv.Itoa(plotTop),
 		AxisX: strconv.Itoa(plotLeft - 6), Left: strconv.Itoa(plotLeft), Right: strconv.Itoa(chartWidth - plotRight),
 		MaxLabel: maxText, MaxY: strconv.Itoa(plotTop - 6),
-		Table:    chartTable{Caption: title},
+		Table: chartTable{Caption: title},
 	}
 	if len(points) == 0 {
 		return c
