@@ -251,6 +251,11 @@ func (d *Daemon) serveOverview(w http.ResponseWriter, r *http.Request, a adminRe
 		d.consoleFailure(w, r, err)
 		return
 	}
+	h, err := d.readHealth(r.Context(), time.Now())
+	if err != nil {
+		d.consoleFailure(w, r, err)
+		return
+	}
 	plugins := d.Supervisor.Statuses()
 	sort.Slice(plugins, func(i, j int) bool { return plugins[i].Name < plugins[j].Name })
 	running := 0
@@ -259,16 +264,42 @@ func (d *Daemon) serveOverview(w http.ResponseWriter, r *http.Request, a adminRe
 			running++
 		}
 	}
-	stats := []stat{{Label: "Plugins running", Value: fmt.Sprintf("%d of %d", running, len(plugins))}}
+	byState := map[string]int{}
 	for _, c := range counts {
-		switch c.State {
-		case "pending", "running":
-			stats = append(stats, stat{Label: "Paid invoices " + c.State, Value: strconv.Itoa(c.Count)})
-		case "dead":
-			stats = append(stats, stat{Label: "Dead jobs", Value: strconv.Itoa(c.Count), Detail: "Retry them on the Jobs page once the cause is fixed."})
-		}
+		byState[c.State] = c.Count
 	}
-	d.renderConsole(w, r, http.StatusOK, "Overview", "overview.html", map[string]any{"Stats": stats, "Plugins": plugins, "JobCounts": counts, "Notice": r.URL.Query().Get("notice")}, &a)
+	var charts []barChart
+	for _, s := range h.Revenue {
+		charts = append(charts, revenueChart(s))
+	}
+	d.renderConsole(w, r, http.StatusOK, "Overview", "overview.html", map[string]any{
+		"Stats": overviewStats(h, byState, running, len(plugins)), "RevenueCharts": charts, "OrdersChart": ordersChart(h.OrdersPerDay),
+		"Zone": h.Location.String(), "Plugins": plugins, "JobCounts": counts, "Notice": r.URL.Query().Get("notice"),
+	}, &a)
+}
+
+// overviewStats are the numbers that matter, in the cards atop the
+// overview. The panel API budget (the Pterodactyl adapter's rate limiter)
+// lives in the adapter's process, which reports it to no one; the host has
+// no figure to show for it.
+func overviewStats(h health, jobs map[string]int, running, plugins int) []stat {
+	today := stat{Label: "Orders today", Value: strconv.Itoa(h.totalOrdersToday())}
+	var parts []string
+	for _, m := range h.OrdersToday {
+		parts = append(parts, m.Module+" "+strconv.Itoa(m.Count))
+	}
+	today.Detail = strings.Join(parts, " · ")
+	stats := []stat{today}
+	for _, s := range h.Revenue {
+		this := s.Months[len(s.Months)-1]
+		stats = append(stats, stat{Label: "Add-on revenue in " + this.Month.Format("January"), Value: web.Money(this.Amount, s.Currency)})
+	}
+	stats = append(stats,
+		stat{Label: "Applies pending", Value: strconv.Itoa(jobs["pending"] + jobs["running"]), Detail: strconv.Itoa(jobs["running"]) + " running now"},
+		stat{Label: "Dead jobs", Value: strconv.Itoa(jobs["dead"]), Detail: "Retry them on the Jobs page once the cause is fixed."},
+		stat{Label: "Plugins running", Value: fmt.Sprintf("%d of %d", running, plugins)},
+	)
+	return stats
 }
 
 func (d *Daemon) serveConsoleJobs(w http.ResponseWriter, r *http.Request, a adminRequest) {

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -8,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/upsell-io/upsell/internal/auth"
+	"github.com/upsell-io/upsell/internal/intake"
 )
 
 // adminBrowser is a cookie-keeping client that does not follow redirects.
@@ -133,5 +137,87 @@ func TestConsoleRefusals(t *testing.T) {
 	}
 	if p := b.get("/console/", nil); p.code != http.StatusOK || !strings.Contains(p.body, "Signed in with the admin token") {
 		t.Errorf("overview after token sign-in: %d", p.code)
+	}
+}
+
+// The overview's figures, from invoices bought and paid through the shop:
+// three orders today; two paid this month (one applied, one waiting for
+// its job); the third paid, by the panel's clock, on the 15th of last
+// month, so it counts in last month's revenue and in today's orders.
+func TestConsoleOverviewFigures(t *testing.T) {
+	e := newEnv(t)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	pkg := e.ramPackage()
+	total := func(invoiceID uint64) decimal.Decimal {
+		t.Helper()
+		var s string
+		if err := e.db.Get(&s, "SELECT CAST(SUM(price * quantity) AS CHAR) FROM invoice_items WHERE invoice_id = ?", invoiceID); err != nil {
+			t.Fatal(err)
+		}
+		return decimal.RequireFromString(s)
+	}
+
+	applied := e.buy(pkg, "o1")
+	e.pay(applied.InvoiceID)
+	if _, err := e.inbox.RecordPaid(context.Background(), applied.InvoiceID, intake.FromWebhook); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	if o := e.order(applied.ID); o.State != "applied" {
+		t.Fatalf("first order %s, want applied", o.State)
+	}
+	waiting := e.buy(pkg, "o2")
+	e.pay(waiting.InvoiceID)
+	if _, err := e.inbox.RecordPaid(context.Background(), waiting.InvoiceID, intake.FromWebhook); err != nil {
+		t.Fatal(err)
+	}
+	lastMonth := e.buy(pkg, "o3")
+	e.pay(lastMonth.InvoiceID)
+	now := time.Now().In(berlin)
+	y, m, _ := now.Date()
+	paidThen := time.Date(y, m-1, 15, 12, 0, 0, 0, berlin)
+	if _, err := e.db.Exec("UPDATE invoice_transactions SET created_at = ? WHERE invoice_id = ?", paidThen.Format(time.DateTime), lastMonth.InvoiceID); err != nil {
+		t.Fatal(err)
+	}
+
+	thisMonth := total(applied.InvoiceID).Add(total(waiting.InvoiceID))
+	if want := decimal.RequireFromString(applied.DueToday).Add(decimal.RequireFromString(waiting.DueToday)); !thisMonth.Equal(want) || !thisMonth.IsPositive() {
+		t.Fatalf("invoices total %s, the orders said %s", thisMonth, want)
+	}
+	b := e.signIn(t, 7)
+	p := b.get("/console/", nil)
+	if p.code != http.StatusOK {
+		t.Fatalf("overview: %d", p.code)
+	}
+	card := func(label, value string) string {
+		return `<p class="muted">` + label + `</p><p class="big">` + value + `</p>`
+	}
+	for _, want := range []string{
+		card("Orders today", "3"), "microupsell 3",
+		card("Add-on revenue in "+now.Format("January"), thisMonth.StringFixed(2)+" EUR"),
+		card("Applies pending", "1"), "0 running now",
+		card("Dead jobs", "0"),
+		// The revenue chart and its table: this month's two, last month's one.
+		`<svg class="chart" role="img" aria-labelledby="revenue-EUR-title" aria-describedby="revenue-EUR-desc"`,
+		`<th scope="row">` + now.Format("January 2006") + `</th><td class="num">` + thisMonth.StringFixed(2) + " EUR</td>",
+		`<th scope="row">` + paidThen.Format("January 2006") + `</th><td class="num">` + total(lastMonth.InvoiceID).StringFixed(2) + " EUR</td>",
+		// The orders chart: today's three.
+		`<svg class="chart" role="img" aria-labelledby="orders-title" aria-describedby="orders-desc"`,
+		`<th scope="row">` + now.Format("Mon 2 January 2006") + `</th><td class="num">3 orders</td>`,
+		"(Europe/Berlin)",
+	} {
+		if !strings.Contains(p.body, want) {
+			t.Errorf("overview lacks %s", want)
+		}
+	}
+	if t.Failed() {
+		t.Log(p.body)
+	}
+	// Twelve months of revenue, thirty days of orders.
+	if n := strings.Count(p.body, `<rect class="bar"`); n != 12+30 {
+		t.Errorf("%d bars, want 42", n)
+	}
+	if strings.Contains(p.body, "style=") {
+		t.Error("the overview carries a style attribute the CSP refuses")
 	}
 }

@@ -369,7 +369,9 @@ func (e *env) pay(invoiceID uint64) {
 	if err := e.db.Get(&total, "SELECT CAST(SUM(price * quantity) AS CHAR) FROM invoice_items WHERE invoice_id = ?", invoiceID); err != nil {
 		e.t.Fatal(err)
 	}
-	now := time.Now().UTC()
+	// The panel writes its wall clock (Europe/Berlin here), as Laravel does.
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	now := time.Now().In(berlin).Format(time.DateTime)
 	if _, err := e.db.Exec("INSERT INTO invoice_transactions (invoice_id, amount, transaction_id, status, created_at, updated_at) VALUES (?, ?, ?, 'succeeded', ?, ?)",
 		invoiceID, total, "tx-"+strconv.FormatUint(invoiceID, 10), now, now); err != nil {
 		e.t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 // hostTables are the tables the host's migrations create.
 var hostTables = []string{
+	"upsell_admin_signouts",
 	"upsell_audit",
 	"upsell_inbox",
 	"upsell_jobs",
@@ -32,8 +33,10 @@ var hostTables = []string{
 // hostVersions are the host's migration versions: one per table, then
 // schema changes to existing tables (00007 indexes expired job leases), then
 // 00008's upsell_service_writes, 00009's upsell_link_revocations, then
-// 00010's revival of jobs parked as dead for unpaid invoices.
-var hostVersions = []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
+// 00010's revival of jobs parked as dead for unpaid invoices, 00011's
+// console sessions (upsell_admin_signouts, upsell_audit.actor), 00012's
+// index of upsell_panel_invoices by creation time.
+var hostVersions = []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
 
 // recordedHostVersions is what goose records for them, after its initial 0.
 var recordedHostVersions = append([]int64{0}, hostVersions...)
@@ -147,6 +150,7 @@ func TestHostSchema(t *testing.T) {
 		// information_schema reports primary keys differently on the two
 		// engines; both print them alike in SHOW CREATE TABLE.
 		want := map[string]string{
+			"upsell_admin_signouts":   "session_hash",
 			"upsell_audit":            "id",
 			"upsell_inbox":            "id",
 			"upsell_jobs":             "id",
@@ -174,6 +178,7 @@ func TestHostSchema(t *testing.T) {
 			FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name <> 'PRIMARY'
 			ORDER BY table_name, index_name, seq_in_index`)
 		want := []string{
+			"upsell_admin_signouts upsell_admin_signouts_expires_idx 1 expires_at",
 			"upsell_audit upsell_audit_service_idx 1 service_id",
 			"upsell_audit upsell_audit_service_idx 1 id",
 			"upsell_audit upsell_audit_subject_idx 1 subject",
@@ -187,6 +192,10 @@ func TestHostSchema(t *testing.T) {
 			"upsell_jobs upsell_jobs_lease_idx 1 state",
 			"upsell_jobs upsell_jobs_lease_idx 1 lease_until",
 			"upsell_link_revocations upsell_link_revocations_revoked_idx 1 revoked_at",
+			"upsell_panel_invoices upsell_panel_invoices_created_idx 1 panel",
+			"upsell_panel_invoices upsell_panel_invoices_created_idx 1 created_at",
+			"upsell_panel_invoices upsell_panel_invoices_created_idx 1 module",
+			"upsell_panel_invoices upsell_panel_invoices_created_idx 1 invoice_id",
 			"upsell_panel_invoices upsell_panel_invoices_invoice_uq 0 panel",
 			"upsell_panel_invoices upsell_panel_invoices_invoice_uq 0 invoice_id",
 			"upsell_panel_invoices upsell_panel_invoices_key_uq 0 idempotency_key",
