@@ -30,8 +30,8 @@ type demoPanel struct {
 	service uint64
 	// services are the client's other services (one ordered with options).
 	services []uint64
-	secret  []byte
-	ttl     time.Duration
+	secret   []byte
+	ttl      time.Duration
 }
 
 var panelPage = template.Must(template.New("panel").Parse(`<!doctype html>
