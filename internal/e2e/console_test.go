@@ -110,6 +110,18 @@ func TestConsoleRefusals(t *testing.T) {
 			t.Errorf("%s: %d, cookie %q", tc.name, p.code, p.header.Get("Set-Cookie"))
 		}
 	}
+	// An expired session, signed with the right key: refused as none.
+	expired := e.adminBrowser(t)
+	key := auth.SessionKey([]byte(e.cfg.Security.LinkSecret.Reveal()))
+	old := auth.NewAdminLink(7, time.Now().Add(-2*time.Hour), time.Hour)
+	expired.http.Jar.SetCookies(mustURL(t, e.http.URL+"/console/"), []*http.Cookie{{Name: "upsell_a", Value: auth.SignAdminSession(key, old), Path: "/"}})
+	if p := expired.get("/console/jobs", nil); p.code != http.StatusSeeOther || p.location != "/console/sign-in" {
+		t.Errorf("expired session: %d %q", p.code, p.location)
+	}
+	if p := expired.get("/m/microupsell/console/packages", nil); p.code != http.StatusSeeOther || p.location != "/console/sign-in" {
+		t.Errorf("expired session on a module's console page: %d %q", p.code, p.location)
+	}
+
 	// No session: a page sends the browser to the sign-in form; a write is
 	// refused.
 	b := e.adminBrowser(t)
