@@ -45,8 +45,9 @@ func (m *Module) cancelOrder(ctx context.Context, id uint64, by string) (Order, 
 		if err := h.Panel.CancelInvoice(ctx, tx.ID(), o.InvoiceID); err != nil {
 			if errors.Is(err, hostapi.ErrPrecondition) {
 				// Paid (in part) meanwhile: the payment is applied as any
-				// other, so the order stays as it was.
-				return o, hostapi.Errorf(hostapi.CodePrecondition, "invoice %s was paid meanwhile, at least in part: the order stays awaiting payment (%s)", o.InvoiceNumber, message(err))
+				// other once the invoice is paid, so the order stays as it
+				// was; the host's words are for the log, not the admin.
+				return o, hostapi.Errorf(hostapi.CodePrecondition, "invoice %s has a payment on it (made or under way), so it cannot be cancelled: the order stays awaiting payment: %w", o.InvoiceNumber, err)
 			}
 			return o, err
 		}
