@@ -87,6 +87,10 @@ var (
 // call cannot complete because the plugin process has exited.
 var ErrPluginShutdown = errors.New("plugin has shut down")
 
+// ErrUnimplemented is returned (wrapped in a CodeUnavailable error) when
+// the peer is older than the call: its minor version lacks the RPC.
+var ErrUnimplemented = errors.New("the peer's contract version lacks this call")
+
 // Errorf builds an *Error of the given code with a formatted message. A %w verb
 // in format keeps the cause for errors.Is/As on this side of the wire.
 func Errorf(code Code, format string, args ...any) *Error {

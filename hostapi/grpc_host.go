@@ -7,6 +7,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	pb "github.com/upsell-io/upsell/hostapi/internal/upsellv1"
 )
@@ -687,4 +689,29 @@ func (p *panelClient) ServiceWrites(ctx context.Context, serviceID uint64) (Serv
 		}
 	}
 	return w, nil
+}
+
+func (s *panelServer) CancelInvoice(ctx context.Context, r *pb.CancelInvoiceRequest) (*pb.Empty, error) {
+	if s.impl == nil {
+		return nil, toStatus(unavailable("panel"))
+	}
+	if err := s.impl.CancelInvoice(ctx, TxID(r.GetTx()), r.GetInvoiceId()); err != nil {
+		return nil, toStatus(err)
+	}
+	return &pb.Empty{}, nil
+}
+
+// CancelInvoice asks the host to cancel an unpaid invoice; a host older
+// than minor 1.7 answers Unimplemented, said here as CodeUnavailable with
+// ErrUnimplemented, so the module can tell "not possible on this host"
+// from a refusal.
+func (p *panelClient) CancelInvoice(ctx context.Context, tx TxID, invoiceID uint64) error {
+	_, err := p.c.CancelInvoice(ctx, &pb.CancelInvoiceRequest{Tx: string(tx), InvoiceId: invoiceID}, callOptions()...)
+	if status.Code(err) == codes.Unimplemented {
+		return &Error{Code: CodeUnavailable, Message: "the host cannot cancel invoices: it needs host API minor version 1.7", Err: ErrUnimplemented}
+	}
+	if err != nil {
+		return fromStatus(ctx, nil, err)
+	}
+	return nil
 }

@@ -128,6 +128,16 @@ type Panel interface {
 	// module that compares the panel with what it last set tells another
 	// module's change from the panel undoing upsell's. Minor version 1.5.
 	ServiceWrites(ctx context.Context, serviceID uint64) (ServiceWrites, error)
+	// CancelInvoice cancels an invoice the calling module created that is
+	// still unpaid, in tx when one is given, so that an order and its
+	// invoice are cancelled together. The invoice stays locked until tx
+	// ends, so a payment landing at the same moment either came first (and
+	// the cancel is refused) or finds the invoice cancelled. Refused with
+	// CodePrecondition, changing nothing: an invoice paid, cancelled, or
+	// with any payment on it (succeeded or under way); CodeNotFound: an
+	// invoice upsell did not create, or another module did. A host older
+	// than minor version 1.7 answers CodeUnavailable (ErrUnimplemented).
+	CancelInvoice(ctx context.Context, tx TxID, invoiceID uint64) error
 }
 
 // Provision routes a target to the adapter that serves a service, with the

@@ -47,6 +47,10 @@ type statements struct {
 	insertInvoice  *sqlx.Stmt
 	insertItem     *sqlx.Stmt
 
+	lockInvoice     *sqlx.Stmt
+	invoicePayments *sqlx.Stmt
+	cancelInvoice   *sqlx.Stmt
+
 	lockServicePrice   *sqlx.Stmt
 	updateServicePrice *sqlx.Stmt
 	findRenewalItem    *sqlx.Stmt
@@ -100,6 +104,15 @@ func (s *statements) statementSQL() []struct {
 			" VALUES (?, 'pending', ?, ?, ?, ?, ?)"},
 		{&s.insertItem, "INSERT INTO `invoice_items` (`invoice_id`, `price`, `quantity`, `description`, `reference_type`, `reference_id`, `created_at`, `updated_at`)" +
 			" VALUES (?, ?, ?, ?, ?, ?, ?, ?)"},
+
+		// Cancelling: the invoice row locked as Paymenter's addPayment
+		// locks it, then its payments read with a locking read (the latest
+		// committed rows, not the transaction's snapshot), so a payment
+		// either committed before the cancel is seen or waits for it.
+		{&s.lockInvoice, "SELECT `status` FROM `invoices` WHERE `id` = ? FOR UPDATE"},
+		{&s.invoicePayments, "SELECT COUNT(*) FROM `invoice_transactions` WHERE `invoice_id` = ? AND `status` IN ('succeeded', 'processing')" +
+			" LOCK IN SHARE MODE"},
+		{&s.cancelInvoice, "UPDATE `invoices` SET `status` = 'cancelled', `updated_at` = ? WHERE `id` = ? AND `status` = 'pending'"},
 
 		{&s.lockServicePrice, "SELECT `price` FROM `services` WHERE `id` = ? FOR UPDATE"},
 		{&s.updateServicePrice, "UPDATE `services` SET `price` = ?, `updated_at` = ? WHERE `id` = ?"},

@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -32,6 +33,10 @@ type PanelBinding interface {
 	SetServiceProperties(ctx context.Context, tx *sqlx.Tx, serviceID uint64, props []hostapi.ServiceProperty) error
 	AddCredit(ctx context.Context, tx *sqlx.Tx, g hostapi.CreditGrant) (hostapi.CreditBalance, error)
 	Coupon(ctx context.Context, tx *sqlx.Tx, code string, userID uint64) (hostapi.Coupon, error)
+	// CancelInvoice cancels an unpaid invoice with its row locked until
+	// tx ends (its own transaction when tx is nil), refusing one that is
+	// paid or has a payment on it with CodePrecondition.
+	CancelInvoice(ctx context.Context, tx *sqlx.Tx, invoiceID uint64) error
 }
 
 // TransactionalInvoices is implemented by a PanelBinding that can say
@@ -372,6 +377,46 @@ func (p *panel) Coupon(ctx context.Context, txID hostapi.TxID, code string, user
 	return p.s.deps.Panel.Coupon(ctx, tx, code, userID)
 }
 
+// selectInvoiceOwner reads who owns an invoice upsell created, with a
+// locking read: the latest committed row, whatever the module's
+// transaction read before.
+const selectInvoiceOwner = `SELECT module FROM upsell_panel_invoices WHERE panel = ? AND invoice_id = ? LOCK IN SHARE MODE`
+
+// CancelInvoice cancels an unpaid invoice the calling module created, in
+// the module's transaction or one of its own. An invoice upsell did not
+// create, or another module did, is not found: a module never learns of,
+// or touches, invoices that are not its own.
+func (p *panel) CancelInvoice(ctx context.Context, txID hostapi.TxID, invoiceID uint64) error {
+	tx, err := p.s.joined(ctx, txID, "Panel.CancelInvoice")
+	if err != nil {
+		return err
+	}
+	own := tx == nil
+	if own {
+		if tx, err = p.s.deps.DB.BeginTxx(ctx, nil); err != nil {
+			return sqlError("begin", err)
+		}
+		defer tx.Rollback()
+	}
+	var owner string
+	err = tx.GetContext(ctx, &owner, selectInvoiceOwner, p.s.panelName(), invoiceID)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && owner != p.s.plugin {
+		return hostapi.Errorf(hostapi.CodeNotFound, "invoice %d is not one of %s's", invoiceID, p.s.plugin)
+	}
+	if err != nil {
+		return sqlError("read the invoice's owner", err)
+	}
+	if err := p.s.deps.Panel.CancelInvoice(ctx, tx, invoiceID); err != nil {
+		return err
+	}
+	if own {
+		if err := tx.Commit(); err != nil {
+			return sqlError("commit the cancel", err)
+		}
+	}
+	return nil
+}
+
 // ReadOnlyPanel forwards p's reads and refuses its writes with
 // CodePermission. Adapters get it: they read the service they provision,
 // never write invoices or prices.
@@ -432,6 +477,10 @@ func (r readOnlyPanel) ServiceWrites(ctx context.Context, serviceID uint64) (hos
 
 func (r readOnlyPanel) CreateInvoice(context.Context, hostapi.TxID, hostapi.NewInvoice) (hostapi.Invoice, error) {
 	return hostapi.Invoice{}, errPanelReadOnly()
+}
+
+func (r readOnlyPanel) CancelInvoice(context.Context, hostapi.TxID, uint64) error {
+	return errPanelReadOnly()
 }
 
 func (r readOnlyPanel) UpdateRecurringPrice(context.Context, hostapi.TxID, hostapi.PriceChange) (hostapi.PriceChanged, error) {

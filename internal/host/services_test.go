@@ -313,6 +313,11 @@ func (f *fakePanel) ServiceWrites(_ context.Context, id uint64) (hostapi.Service
 	return hostapi.ServiceWrites{ServiceID: id}, nil
 }
 
+func (f *fakePanel) CancelInvoice(context.Context, hostapi.TxID, uint64) error {
+	f.called = append(f.called, "CancelInvoice")
+	return nil
+}
+
 func TestReadOnlyPanel(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -339,6 +344,7 @@ func TestReadOnlyPanel(t *testing.T) {
 		{"SetServiceProperties", func(p hostapi.Panel) error { return p.SetServiceProperties(ctx, "", 1, nil) }, true},
 		{"AddCredit", func(p hostapi.Panel) error { _, err := p.AddCredit(ctx, "", hostapi.CreditGrant{}); return err }, true},
 		{"ServiceWrites", func(p hostapi.Panel) error { _, err := p.ServiceWrites(ctx, 1); return err }, false},
+		{"CancelInvoice", func(p hostapi.Panel) error { return p.CancelInvoice(ctx, "", 1) }, true},
 	}
 	for _, tc := range tests {
 		inner := &fakePanel{}

@@ -28,6 +28,16 @@ func (m *Module) HandleEvent(ctx context.Context, ev hostapi.Event) (hostapi.Eve
 	if err != nil || !ok {
 		return hostapi.EventResult{}, err
 	}
+	if o.State == StateCancelled {
+		flagged, err := m.paidAfterCancel(ctx, o)
+		if err != nil {
+			return hostapi.EventResult{}, err
+		}
+		if flagged != "" {
+			return hostapi.EventResult{Handled: true, Message: "flagged: " + flagged}, nil
+		}
+		return hostapi.EventResult{Handled: true, Message: fmt.Sprintf("order %d cancelled: nothing applied", o.ID)}, nil
+	}
 	if o.State == StateAwaitingPayment {
 		flagged, err := m.verifyAndClaim(ctx, o)
 		if err != nil {
@@ -325,7 +335,7 @@ func (m *Module) adminListOrders(ctx context.Context, q map[string][]string) (in
 	}
 	f.State = first("state")
 	switch f.State {
-	case "", StateAwaitingPayment, StatePaid, StateApplying, StateApplied, StateFailed, StateFlagged:
+	case "", StateAwaitingPayment, StatePaid, StateApplying, StateApplied, StateFailed, StateFlagged, StateCancelled:
 	default:
 		return 0, nil, hostapi.Invalid("state", "unknown state %q", f.State)
 	}
@@ -356,6 +366,14 @@ func (m *Module) adminShowOrder(ctx context.Context, id uint64) (int, any, error
 		return 0, nil, err
 	}
 	return http.StatusOK, viewOrder(o), nil
+}
+
+// adminCancel cancels an order awaiting payment with its invoice.
+func (m *Module) adminCancel(ctx context.Context, id uint64) (int, any, error) {
+	if _, err := m.cancelOrder(ctx, id, "the admin"); err != nil {
+		return 0, nil, err
+	}
+	return m.adminShowOrder(ctx, id)
 }
 
 // adminRetry puts a failed order back to paid and applies it now.

@@ -24,6 +24,7 @@ var orderStates = []struct{ State, Label, Class string }{
 	{StateApplied, "Applied", "ok"},
 	{StateFailed, "Failed", "bad"},
 	{StateFlagged, "Flagged", "bad"},
+	{StateCancelled, "Cancelled", "muted"},
 }
 
 func stateWords(state string) (string, string) {
@@ -149,7 +150,7 @@ type orderDetail struct {
 	Limits                           []limitChange
 	History                          []historyRow
 	Attempts                         int
-	CanRetry                         bool
+	CanRetry, CanCancel              bool
 	Notice, NoticeClass              string
 }
 
@@ -173,8 +174,11 @@ func (m *Module) consoleOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	notice, class := "", ""
-	if r.URL.Query().Get("retried") != "" {
+	switch {
+	case r.URL.Query().Get("retried") != "":
 		notice, class = "Retried: the order's state below is the outcome.", "info"
+	case r.URL.Query().Get("cancelled") != "":
+		notice, class = "Cancelled, with its invoice: the client can no longer pay it.", "info"
 	}
 	m.renderOrder(w, r, id, http.StatusOK, notice, class)
 }
@@ -201,7 +205,8 @@ func (m *Module) renderOrder(w http.ResponseWriter, r *http.Request, id uint64, 
 		Reason: o.Reason, ServiceID: o.ServiceID, UserID: o.UserID, Created: o.CreatedAt.In(loc).Format("2 Jan 2006 15:04"),
 		Due: web.Money(o.DueToday, o.Currency), Recurring: "+" + web.Money(o.RecurringIncrease, o.Currency),
 		Monthly: web.Money(o.MonthlyPrice, o.Currency) + " / month", Attempts: o.Attempts, CanRetry: o.State == StateFailed,
-		Notice: notice, NoticeClass: noticeClass}
+		CanCancel: o.State == StateAwaitingPayment,
+		Notice:    notice, NoticeClass: noticeClass}
 	if o.PriceBefore != nil {
 		v.PriceBefore = web.Money(*o.PriceBefore, o.Currency)
 	}
@@ -274,6 +279,28 @@ func (m *Module) consoleRetry(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	web.SeeOther(w, newPage(r, 0).Root+"console/orders/"+strconv.FormatUint(id, 10)+"?retried=1")
+}
+
+// consoleCancel is POST /console/orders/{id}/cancel: the order awaiting
+// payment and its invoice are cancelled together, then the order's page.
+// A refusal (paid meanwhile, no longer awaiting payment) is said on the
+// page; nothing was changed.
+func (m *Module) consoleCancel(w http.ResponseWriter, r *http.Request) {
+	id, err := pathID(r)
+	if err != nil {
+		hostapi.Fail(w, err)
+		return
+	}
+	if _, err := m.cancelOrder(r.Context(), id, "the admin"); err != nil {
+		switch hostapi.CodeOf(err) {
+		case hostapi.CodePrecondition, hostapi.CodeConflict:
+			m.renderOrder(w, r, id, hostapi.CodeOf(err).HTTPStatus(), sentence(message(err))+" Nothing was changed.", "bad")
+		default:
+			hostapi.Fail(w, err)
+		}
+		return
+	}
+	web.SeeOther(w, newPage(r, 0).Root+"console/orders/"+strconv.FormatUint(id, 10)+"?cancelled=1")
 }
 
 // driftView is the data of the drift page.

@@ -220,6 +220,13 @@ func (m *Module) newMux() *http.ServeMux {
 		}
 		return m.adminRetry(r.Context(), id)
 	}))
+	mux.Handle("POST /admin/orders/{id}/cancel", adminOnly(func(r *http.Request) (int, any, error) {
+		id, err := pathID(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		return m.adminCancel(r.Context(), id)
+	}))
 	mux.Handle("GET /admin/reconcile", adminOnly(func(r *http.Request) (int, any, error) {
 		return m.adminReconcile(r.Context(), false)
 	}))
@@ -243,6 +250,7 @@ func (m *Module) newMux() *http.ServeMux {
 	mux.HandleFunc("GET /console/orders", consolePage(m.consoleOrders))
 	mux.HandleFunc("GET /console/orders/{id}", consolePage(m.consoleOrder))
 	mux.HandleFunc("POST /console/orders/{id}/retry", consolePage(m.consoleRetry))
+	mux.HandleFunc("POST /console/orders/{id}/cancel", consolePage(m.consoleCancel))
 	mux.HandleFunc("GET /console/reconcile", consolePage(m.consoleDrift))
 	mux.HandleFunc("POST /console/reconcile", consolePage(m.consoleDrift))
 	// The host forwards only the declared routes; a path under a declared

@@ -21,6 +21,8 @@ import (
 //	awaiting_payment -> paid -> applying -> applied
 //	                         \-> failed (admin may retry: -> paid)
 //	awaiting_payment -> flagged (paid invoice that must not be applied)
+//	awaiting_payment -> cancelled (by the admin, with its invoice)
+//	                    \-> flagged (the panel took a payment all the same)
 const (
 	StateAwaitingPayment = "awaiting_payment"
 	StatePaid            = "paid"
@@ -28,6 +30,7 @@ const (
 	StateApplied         = "applied"
 	StateFailed          = "failed"
 	StateFlagged         = "flagged"
+	StateCancelled       = "cancelled"
 )
 
 // ItemReference is the invoice item reference type upsell writes. Paymenter

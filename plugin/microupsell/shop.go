@@ -572,6 +572,9 @@ func (m *Module) orderRows(ctx context.Context, req *hostapi.HTTPRequest, svc ho
 		case StateFailed:
 			row.State, row.StateClass = "Could not be applied", "bad"
 			row.Detail = "Your payment is safe: support has been told and will apply the add-on or refund you."
+		case StateCancelled:
+			row.State, row.StateClass = "Cancelled", "muted"
+			row.Detail = "Cancelled with its invoice " + o.InvoiceNumber + ": nothing is due for it."
 		case StateFlagged:
 			row.State, row.StateClass = "On hold", "bad"
 			row.Detail = "This payment needs a check by support before anything changes." + reasonWords(o.Reason)

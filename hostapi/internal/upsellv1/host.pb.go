@@ -1316,6 +1316,58 @@ func (x *Write) GetAt() int64 {
 	return 0
 }
 
+type CancelInvoiceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Tx            string                 `protobuf:"bytes,1,opt,name=tx,proto3" json:"tx,omitempty"`
+	InvoiceId     uint64                 `protobuf:"varint,2,opt,name=invoice_id,json=invoiceId,proto3" json:"invoice_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelInvoiceRequest) Reset() {
+	*x = CancelInvoiceRequest{}
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelInvoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelInvoiceRequest) ProtoMessage() {}
+
+func (x *CancelInvoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelInvoiceRequest.ProtoReflect.Descriptor instead.
+func (*CancelInvoiceRequest) Descriptor() ([]byte, []int) {
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *CancelInvoiceRequest) GetTx() string {
+	if x != nil {
+		return x.Tx
+	}
+	return ""
+}
+
+func (x *CancelInvoiceRequest) GetInvoiceId() uint64 {
+	if x != nil {
+		return x.InvoiceId
+	}
+	return 0
+}
+
 type TaxRateResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Percentage, e.g. "21.00"; "0" when the panel adds no tax to prices.
@@ -1326,7 +1378,7 @@ type TaxRateResponse struct {
 
 func (x *TaxRateResponse) Reset() {
 	*x = TaxRateResponse{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1390,7 @@ func (x *TaxRateResponse) String() string {
 func (*TaxRateResponse) ProtoMessage() {}
 
 func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[17]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1403,7 @@ func (x *TaxRateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TaxRateResponse.ProtoReflect.Descriptor instead.
 func (*TaxRateResponse) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{17}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TaxRateResponse) GetRate() string {
@@ -1371,7 +1423,7 @@ type ServiceTargetRequest struct {
 
 func (x *ServiceTargetRequest) Reset() {
 	*x = ServiceTargetRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1435,7 @@ func (x *ServiceTargetRequest) String() string {
 func (*ServiceTargetRequest) ProtoMessage() {}
 
 func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[18]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1448,7 @@ func (x *ServiceTargetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceTargetRequest.ProtoReflect.Descriptor instead.
 func (*ServiceTargetRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{18}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ServiceTargetRequest) GetServiceId() uint64 {
@@ -1423,7 +1475,7 @@ type ServiceLock struct {
 
 func (x *ServiceLock) Reset() {
 	*x = ServiceLock{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1435,7 +1487,7 @@ func (x *ServiceLock) String() string {
 func (*ServiceLock) ProtoMessage() {}
 
 func (x *ServiceLock) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[19]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1448,7 +1500,7 @@ func (x *ServiceLock) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceLock.ProtoReflect.Descriptor instead.
 func (*ServiceLock) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{19}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ServiceLock) GetServiceId() uint64 {
@@ -1480,7 +1532,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1492,7 +1544,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[20]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1505,7 +1557,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{20}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AuditEntry) GetTx() string {
@@ -1566,7 +1618,7 @@ type AuditWritten struct {
 
 func (x *AuditWritten) Reset() {
 	*x = AuditWritten{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1578,7 +1630,7 @@ func (x *AuditWritten) String() string {
 func (*AuditWritten) ProtoMessage() {}
 
 func (x *AuditWritten) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[21]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1591,7 +1643,7 @@ func (x *AuditWritten) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditWritten.ProtoReflect.Descriptor instead.
 func (*AuditWritten) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{21}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AuditWritten) GetId() uint64 {
@@ -1620,7 +1672,7 @@ type SQLValue struct {
 
 func (x *SQLValue) Reset() {
 	*x = SQLValue{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1632,7 +1684,7 @@ func (x *SQLValue) String() string {
 func (*SQLValue) ProtoMessage() {}
 
 func (x *SQLValue) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[22]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1645,7 +1697,7 @@ func (x *SQLValue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLValue.ProtoReflect.Descriptor instead.
 func (*SQLValue) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{22}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SQLValue) GetKind() isSQLValue_Kind {
@@ -1790,7 +1842,7 @@ type SQLRow struct {
 
 func (x *SQLRow) Reset() {
 	*x = SQLRow{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1802,7 +1854,7 @@ func (x *SQLRow) String() string {
 func (*SQLRow) ProtoMessage() {}
 
 func (x *SQLRow) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[23]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1815,7 +1867,7 @@ func (x *SQLRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRow.ProtoReflect.Descriptor instead.
 func (*SQLRow) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{23}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SQLRow) GetValues() []*SQLValue {
@@ -1836,7 +1888,7 @@ type SQLRequest struct {
 
 func (x *SQLRequest) Reset() {
 	*x = SQLRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1848,7 +1900,7 @@ func (x *SQLRequest) String() string {
 func (*SQLRequest) ProtoMessage() {}
 
 func (x *SQLRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[24]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1861,7 +1913,7 @@ func (x *SQLRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRequest.ProtoReflect.Descriptor instead.
 func (*SQLRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{24}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SQLRequest) GetTx() string {
@@ -1895,7 +1947,7 @@ type SQLRows struct {
 
 func (x *SQLRows) Reset() {
 	*x = SQLRows{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1907,7 +1959,7 @@ func (x *SQLRows) String() string {
 func (*SQLRows) ProtoMessage() {}
 
 func (x *SQLRows) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[25]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1920,7 +1972,7 @@ func (x *SQLRows) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLRows.ProtoReflect.Descriptor instead.
 func (*SQLRows) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{25}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SQLRows) GetColumns() []string {
@@ -1947,7 +1999,7 @@ type SQLExecResult struct {
 
 func (x *SQLExecResult) Reset() {
 	*x = SQLExecResult{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1959,7 +2011,7 @@ func (x *SQLExecResult) String() string {
 func (*SQLExecResult) ProtoMessage() {}
 
 func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[26]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1972,7 +2024,7 @@ func (x *SQLExecResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SQLExecResult.ProtoReflect.Descriptor instead.
 func (*SQLExecResult) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{26}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SQLExecResult) GetRowsAffected() int64 {
@@ -1998,7 +2050,7 @@ type TxRequest struct {
 
 func (x *TxRequest) Reset() {
 	*x = TxRequest{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2062,7 @@ func (x *TxRequest) String() string {
 func (*TxRequest) ProtoMessage() {}
 
 func (x *TxRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[27]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2075,7 @@ func (x *TxRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxRequest.ProtoReflect.Descriptor instead.
 func (*TxRequest) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{27}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *TxRequest) GetTx() string {
@@ -2042,7 +2094,7 @@ type TxStarted struct {
 
 func (x *TxStarted) Reset() {
 	*x = TxStarted{}
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[28]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2106,7 @@ func (x *TxStarted) String() string {
 func (*TxStarted) ProtoMessage() {}
 
 func (x *TxStarted) ProtoReflect() protoreflect.Message {
-	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[28]
+	mi := &file_upsell_hostapi_v1_host_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2119,7 @@ func (x *TxStarted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TxStarted.ProtoReflect.Descriptor instead.
 func (*TxStarted) Descriptor() ([]byte, []int) {
-	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{28}
+	return file_upsell_hostapi_v1_host_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *TxStarted) GetTx() string {
@@ -2207,7 +2259,11 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\x05Write\x12\x14\n" +
 	"\x05value\x18\x01 \x01(\tR\x05value\x12\x16\n" +
 	"\x06module\x18\x02 \x01(\tR\x06module\x12\x0e\n" +
-	"\x02at\x18\x03 \x01(\x03R\x02at\"%\n" +
+	"\x02at\x18\x03 \x01(\x03R\x02at\"E\n" +
+	"\x14CancelInvoiceRequest\x12\x0e\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx\x12\x1d\n" +
+	"\n" +
+	"invoice_id\x18\x02 \x01(\x04R\tinvoiceId\"%\n" +
 	"\x0fTaxRateResponse\x12\x12\n" +
 	"\x04rate\x18\x01 \x01(\tR\x04rate\"h\n" +
 	"\x14ServiceTargetRequest\x12\x1d\n" +
@@ -2256,7 +2312,7 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\tTxRequest\x12\x0e\n" +
 	"\x02tx\x18\x01 \x01(\tR\x02tx\"\x1b\n" +
 	"\tTxStarted\x12\x0e\n" +
-	"\x02tx\x18\x01 \x01(\tR\x02tx2\xc6\b\n" +
+	"\x02tx\x18\x01 \x01(\tR\x02tx2\x9a\t\n" +
 	"\x05Panel\x12F\n" +
 	"\bSettings\x12\x18.upsell.hostapi.v1.Empty\x1a .upsell.hostapi.v1.PanelSettings\x12F\n" +
 	"\n" +
@@ -2272,7 +2328,8 @@ const file_upsell_hostapi_v1_host_proto_rawDesc = "" +
 	"\x14SetServiceProperties\x12..upsell.hostapi.v1.SetServicePropertiesRequest\x1a\x18.upsell.hostapi.v1.Empty\x12R\n" +
 	"\tAddCredit\x12#.upsell.hostapi.v1.AddCreditRequest\x1a .upsell.hostapi.v1.CreditBalance\x12H\n" +
 	"\tGetCoupon\x12 .upsell.hostapi.v1.CouponRequest\x1a\x19.upsell.hostapi.v1.Coupon\x12R\n" +
-	"\x10GetServiceWrites\x12\x1c.upsell.hostapi.v1.IDRequest\x1a .upsell.hostapi.v1.ServiceWrites2\x86\x03\n" +
+	"\x10GetServiceWrites\x12\x1c.upsell.hostapi.v1.IDRequest\x1a .upsell.hostapi.v1.ServiceWrites\x12R\n" +
+	"\rCancelInvoice\x12'.upsell.hostapi.v1.CancelInvoiceRequest\x1a\x18.upsell.hostapi.v1.Empty2\x86\x03\n" +
 	"\tProvision\x12?\n" +
 	"\x04Read\x12\x1c.upsell.hostapi.v1.IDRequest\x1a\x19.upsell.hostapi.v1.Limits\x12L\n" +
 	"\x05Apply\x12'.upsell.hostapi.v1.ServiceTargetRequest\x1a\x1a.upsell.hostapi.v1.Applied\x12R\n" +
@@ -2300,7 +2357,7 @@ func file_upsell_hostapi_v1_host_proto_rawDescGZIP() []byte {
 	return file_upsell_hostapi_v1_host_proto_rawDescData
 }
 
-var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_upsell_hostapi_v1_host_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_upsell_hostapi_v1_host_proto_goTypes = []any{
 	(*PanelSettings)(nil),               // 0: upsell.hostapi.v1.PanelSettings
 	(*IDRequest)(nil),                   // 1: upsell.hostapi.v1.IDRequest
@@ -2319,42 +2376,43 @@ var file_upsell_hostapi_v1_host_proto_goTypes = []any{
 	(*Coupon)(nil),                      // 14: upsell.hostapi.v1.Coupon
 	(*ServiceWrites)(nil),               // 15: upsell.hostapi.v1.ServiceWrites
 	(*Write)(nil),                       // 16: upsell.hostapi.v1.Write
-	(*TaxRateResponse)(nil),             // 17: upsell.hostapi.v1.TaxRateResponse
-	(*ServiceTargetRequest)(nil),        // 18: upsell.hostapi.v1.ServiceTargetRequest
-	(*ServiceLock)(nil),                 // 19: upsell.hostapi.v1.ServiceLock
-	(*AuditEntry)(nil),                  // 20: upsell.hostapi.v1.AuditEntry
-	(*AuditWritten)(nil),                // 21: upsell.hostapi.v1.AuditWritten
-	(*SQLValue)(nil),                    // 22: upsell.hostapi.v1.SQLValue
-	(*SQLRow)(nil),                      // 23: upsell.hostapi.v1.SQLRow
-	(*SQLRequest)(nil),                  // 24: upsell.hostapi.v1.SQLRequest
-	(*SQLRows)(nil),                     // 25: upsell.hostapi.v1.SQLRows
-	(*SQLExecResult)(nil),               // 26: upsell.hostapi.v1.SQLExecResult
-	(*TxRequest)(nil),                   // 27: upsell.hostapi.v1.TxRequest
-	(*TxStarted)(nil),                   // 28: upsell.hostapi.v1.TxStarted
-	nil,                                 // 29: upsell.hostapi.v1.ServiceWrites.LimitsEntry
-	(*InvoiceItem)(nil),                 // 30: upsell.hostapi.v1.InvoiceItem
-	(*Cycle)(nil),                       // 31: upsell.hostapi.v1.Cycle
-	(*Invoice)(nil),                     // 32: upsell.hostapi.v1.Invoice
-	(*Limits)(nil),                      // 33: upsell.hostapi.v1.Limits
-	(*Empty)(nil),                       // 34: upsell.hostapi.v1.Empty
-	(*Service)(nil),                     // 35: upsell.hostapi.v1.Service
-	(*User)(nil),                        // 36: upsell.hostapi.v1.User
-	(*Applied)(nil),                     // 37: upsell.hostapi.v1.Applied
+	(*CancelInvoiceRequest)(nil),        // 17: upsell.hostapi.v1.CancelInvoiceRequest
+	(*TaxRateResponse)(nil),             // 18: upsell.hostapi.v1.TaxRateResponse
+	(*ServiceTargetRequest)(nil),        // 19: upsell.hostapi.v1.ServiceTargetRequest
+	(*ServiceLock)(nil),                 // 20: upsell.hostapi.v1.ServiceLock
+	(*AuditEntry)(nil),                  // 21: upsell.hostapi.v1.AuditEntry
+	(*AuditWritten)(nil),                // 22: upsell.hostapi.v1.AuditWritten
+	(*SQLValue)(nil),                    // 23: upsell.hostapi.v1.SQLValue
+	(*SQLRow)(nil),                      // 24: upsell.hostapi.v1.SQLRow
+	(*SQLRequest)(nil),                  // 25: upsell.hostapi.v1.SQLRequest
+	(*SQLRows)(nil),                     // 26: upsell.hostapi.v1.SQLRows
+	(*SQLExecResult)(nil),               // 27: upsell.hostapi.v1.SQLExecResult
+	(*TxRequest)(nil),                   // 28: upsell.hostapi.v1.TxRequest
+	(*TxStarted)(nil),                   // 29: upsell.hostapi.v1.TxStarted
+	nil,                                 // 30: upsell.hostapi.v1.ServiceWrites.LimitsEntry
+	(*InvoiceItem)(nil),                 // 31: upsell.hostapi.v1.InvoiceItem
+	(*Cycle)(nil),                       // 32: upsell.hostapi.v1.Cycle
+	(*Invoice)(nil),                     // 33: upsell.hostapi.v1.Invoice
+	(*Limits)(nil),                      // 34: upsell.hostapi.v1.Limits
+	(*Empty)(nil),                       // 35: upsell.hostapi.v1.Empty
+	(*Service)(nil),                     // 36: upsell.hostapi.v1.Service
+	(*User)(nil),                        // 37: upsell.hostapi.v1.User
+	(*Applied)(nil),                     // 38: upsell.hostapi.v1.Applied
 }
 var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
-	30, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
-	31, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
+	31, // 0: upsell.hostapi.v1.CreateInvoiceRequest.items:type_name -> upsell.hostapi.v1.InvoiceItem
+	32, // 1: upsell.hostapi.v1.ProductPlan.cycle:type_name -> upsell.hostapi.v1.Cycle
 	7,  // 2: upsell.hostapi.v1.CreateServiceOrderRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
-	32, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
+	33, // 3: upsell.hostapi.v1.ServiceOrder.invoice:type_name -> upsell.hostapi.v1.Invoice
 	7,  // 4: upsell.hostapi.v1.SetServicePropertiesRequest.properties:type_name -> upsell.hostapi.v1.ServiceProperty
 	16, // 5: upsell.hostapi.v1.ServiceWrites.price:type_name -> upsell.hostapi.v1.Write
-	29, // 6: upsell.hostapi.v1.ServiceWrites.limits:type_name -> upsell.hostapi.v1.ServiceWrites.LimitsEntry
-	33, // 7: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
-	22, // 8: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
-	22, // 9: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
-	23, // 10: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
+	30, // 6: upsell.hostapi.v1.ServiceWrites.limits:type_name -> upsell.hostapi.v1.ServiceWrites.LimitsEntry
+	34, // 7: upsell.hostapi.v1.ServiceTargetRequest.target:type_name -> upsell.hostapi.v1.Limits
+	23, // 8: upsell.hostapi.v1.SQLRow.values:type_name -> upsell.hostapi.v1.SQLValue
+	23, // 9: upsell.hostapi.v1.SQLRequest.args:type_name -> upsell.hostapi.v1.SQLValue
+	24, // 10: upsell.hostapi.v1.SQLRows.rows:type_name -> upsell.hostapi.v1.SQLRow
 	16, // 11: upsell.hostapi.v1.ServiceWrites.LimitsEntry.value:type_name -> upsell.hostapi.v1.Write
-	34, // 12: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
+	35, // 12: upsell.hostapi.v1.Panel.Settings:input_type -> upsell.hostapi.v1.Empty
 	1,  // 13: upsell.hostapi.v1.Panel.GetService:input_type -> upsell.hostapi.v1.IDRequest
 	1,  // 14: upsell.hostapi.v1.Panel.GetUser:input_type -> upsell.hostapi.v1.IDRequest
 	1,  // 15: upsell.hostapi.v1.Panel.GetInvoice:input_type -> upsell.hostapi.v1.IDRequest
@@ -2367,43 +2425,45 @@ var file_upsell_hostapi_v1_host_proto_depIdxs = []int32{
 	11, // 22: upsell.hostapi.v1.Panel.AddCredit:input_type -> upsell.hostapi.v1.AddCreditRequest
 	13, // 23: upsell.hostapi.v1.Panel.GetCoupon:input_type -> upsell.hostapi.v1.CouponRequest
 	1,  // 24: upsell.hostapi.v1.Panel.GetServiceWrites:input_type -> upsell.hostapi.v1.IDRequest
-	1,  // 25: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
-	18, // 26: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	18, // 27: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
-	1,  // 28: upsell.hostapi.v1.Provision.LockService:input_type -> upsell.hostapi.v1.IDRequest
-	19, // 29: upsell.hostapi.v1.Provision.UnlockService:input_type -> upsell.hostapi.v1.ServiceLock
-	20, // 30: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
-	34, // 31: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
-	27, // 32: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
-	27, // 33: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
-	24, // 34: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
-	24, // 35: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
-	0,  // 36: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
-	35, // 37: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
-	36, // 38: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
-	32, // 39: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
-	32, // 40: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
-	4,  // 41: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
-	17, // 42: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
-	6,  // 43: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
-	9,  // 44: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
-	34, // 45: upsell.hostapi.v1.Panel.SetServiceProperties:output_type -> upsell.hostapi.v1.Empty
-	12, // 46: upsell.hostapi.v1.Panel.AddCredit:output_type -> upsell.hostapi.v1.CreditBalance
-	14, // 47: upsell.hostapi.v1.Panel.GetCoupon:output_type -> upsell.hostapi.v1.Coupon
-	15, // 48: upsell.hostapi.v1.Panel.GetServiceWrites:output_type -> upsell.hostapi.v1.ServiceWrites
-	33, // 49: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
-	37, // 50: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
-	34, // 51: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
-	19, // 52: upsell.hostapi.v1.Provision.LockService:output_type -> upsell.hostapi.v1.ServiceLock
-	34, // 53: upsell.hostapi.v1.Provision.UnlockService:output_type -> upsell.hostapi.v1.Empty
-	21, // 54: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
-	28, // 55: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
-	34, // 56: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
-	34, // 57: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
-	25, // 58: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
-	26, // 59: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
-	36, // [36:60] is the sub-list for method output_type
-	12, // [12:36] is the sub-list for method input_type
+	17, // 25: upsell.hostapi.v1.Panel.CancelInvoice:input_type -> upsell.hostapi.v1.CancelInvoiceRequest
+	1,  // 26: upsell.hostapi.v1.Provision.Read:input_type -> upsell.hostapi.v1.IDRequest
+	19, // 27: upsell.hostapi.v1.Provision.Apply:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	19, // 28: upsell.hostapi.v1.Provision.CheckCapacity:input_type -> upsell.hostapi.v1.ServiceTargetRequest
+	1,  // 29: upsell.hostapi.v1.Provision.LockService:input_type -> upsell.hostapi.v1.IDRequest
+	20, // 30: upsell.hostapi.v1.Provision.UnlockService:input_type -> upsell.hostapi.v1.ServiceLock
+	21, // 31: upsell.hostapi.v1.Audit.Write:input_type -> upsell.hostapi.v1.AuditEntry
+	35, // 32: upsell.hostapi.v1.Store.Begin:input_type -> upsell.hostapi.v1.Empty
+	28, // 33: upsell.hostapi.v1.Store.Commit:input_type -> upsell.hostapi.v1.TxRequest
+	28, // 34: upsell.hostapi.v1.Store.Rollback:input_type -> upsell.hostapi.v1.TxRequest
+	25, // 35: upsell.hostapi.v1.Store.Query:input_type -> upsell.hostapi.v1.SQLRequest
+	25, // 36: upsell.hostapi.v1.Store.Exec:input_type -> upsell.hostapi.v1.SQLRequest
+	0,  // 37: upsell.hostapi.v1.Panel.Settings:output_type -> upsell.hostapi.v1.PanelSettings
+	36, // 38: upsell.hostapi.v1.Panel.GetService:output_type -> upsell.hostapi.v1.Service
+	37, // 39: upsell.hostapi.v1.Panel.GetUser:output_type -> upsell.hostapi.v1.User
+	33, // 40: upsell.hostapi.v1.Panel.GetInvoice:output_type -> upsell.hostapi.v1.Invoice
+	33, // 41: upsell.hostapi.v1.Panel.CreateInvoice:output_type -> upsell.hostapi.v1.Invoice
+	4,  // 42: upsell.hostapi.v1.Panel.UpdateRecurringPrice:output_type -> upsell.hostapi.v1.PriceChangeResponse
+	18, // 43: upsell.hostapi.v1.Panel.ExclusiveTaxRate:output_type -> upsell.hostapi.v1.TaxRateResponse
+	6,  // 44: upsell.hostapi.v1.Panel.GetProductPlan:output_type -> upsell.hostapi.v1.ProductPlan
+	9,  // 45: upsell.hostapi.v1.Panel.CreateServiceOrder:output_type -> upsell.hostapi.v1.ServiceOrder
+	35, // 46: upsell.hostapi.v1.Panel.SetServiceProperties:output_type -> upsell.hostapi.v1.Empty
+	12, // 47: upsell.hostapi.v1.Panel.AddCredit:output_type -> upsell.hostapi.v1.CreditBalance
+	14, // 48: upsell.hostapi.v1.Panel.GetCoupon:output_type -> upsell.hostapi.v1.Coupon
+	15, // 49: upsell.hostapi.v1.Panel.GetServiceWrites:output_type -> upsell.hostapi.v1.ServiceWrites
+	35, // 50: upsell.hostapi.v1.Panel.CancelInvoice:output_type -> upsell.hostapi.v1.Empty
+	34, // 51: upsell.hostapi.v1.Provision.Read:output_type -> upsell.hostapi.v1.Limits
+	38, // 52: upsell.hostapi.v1.Provision.Apply:output_type -> upsell.hostapi.v1.Applied
+	35, // 53: upsell.hostapi.v1.Provision.CheckCapacity:output_type -> upsell.hostapi.v1.Empty
+	20, // 54: upsell.hostapi.v1.Provision.LockService:output_type -> upsell.hostapi.v1.ServiceLock
+	35, // 55: upsell.hostapi.v1.Provision.UnlockService:output_type -> upsell.hostapi.v1.Empty
+	22, // 56: upsell.hostapi.v1.Audit.Write:output_type -> upsell.hostapi.v1.AuditWritten
+	29, // 57: upsell.hostapi.v1.Store.Begin:output_type -> upsell.hostapi.v1.TxStarted
+	35, // 58: upsell.hostapi.v1.Store.Commit:output_type -> upsell.hostapi.v1.Empty
+	35, // 59: upsell.hostapi.v1.Store.Rollback:output_type -> upsell.hostapi.v1.Empty
+	26, // 60: upsell.hostapi.v1.Store.Query:output_type -> upsell.hostapi.v1.SQLRows
+	27, // 61: upsell.hostapi.v1.Store.Exec:output_type -> upsell.hostapi.v1.SQLExecResult
+	37, // [37:62] is the sub-list for method output_type
+	12, // [12:37] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
 	12, // [12:12] is the sub-list for extension extendee
 	0,  // [0:12] is the sub-list for field type_name
@@ -2415,7 +2475,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 		return
 	}
 	file_upsell_hostapi_v1_types_proto_init()
-	file_upsell_hostapi_v1_host_proto_msgTypes[22].OneofWrappers = []any{
+	file_upsell_hostapi_v1_host_proto_msgTypes[23].OneofWrappers = []any{
 		(*SQLValue_Null)(nil),
 		(*SQLValue_Int)(nil),
 		(*SQLValue_Uint)(nil),
@@ -2431,7 +2491,7 @@ func file_upsell_hostapi_v1_host_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_upsell_hostapi_v1_host_proto_rawDesc), len(file_upsell_hostapi_v1_host_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   30,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

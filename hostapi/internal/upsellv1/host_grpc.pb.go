@@ -35,6 +35,7 @@ const (
 	Panel_AddCredit_FullMethodName            = "/upsell.hostapi.v1.Panel/AddCredit"
 	Panel_GetCoupon_FullMethodName            = "/upsell.hostapi.v1.Panel/GetCoupon"
 	Panel_GetServiceWrites_FullMethodName     = "/upsell.hostapi.v1.Panel/GetServiceWrites"
+	Panel_CancelInvoice_FullMethodName        = "/upsell.hostapi.v1.Panel/CancelInvoice"
 )
 
 // PanelClient is the client API for Panel service.
@@ -68,6 +69,9 @@ type PanelClient interface {
 	// The price and limits upsell last wrote to a service, whichever module
 	// wrote them; minor version 1.5.
 	GetServiceWrites(ctx context.Context, in *IDRequest, opts ...grpc.CallOption) (*ServiceWrites, error)
+	// Cancels an unpaid invoice the calling module created, in tx when one
+	// is given; minor version 1.7.
+	CancelInvoice(ctx context.Context, in *CancelInvoiceRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type panelClient struct {
@@ -208,6 +212,16 @@ func (c *panelClient) GetServiceWrites(ctx context.Context, in *IDRequest, opts 
 	return out, nil
 }
 
+func (c *panelClient) CancelInvoice(ctx context.Context, in *CancelInvoiceRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, Panel_CancelInvoice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PanelServer is the server API for Panel service.
 // All implementations must embed UnimplementedPanelServer
 // for forward compatibility.
@@ -239,6 +253,9 @@ type PanelServer interface {
 	// The price and limits upsell last wrote to a service, whichever module
 	// wrote them; minor version 1.5.
 	GetServiceWrites(context.Context, *IDRequest) (*ServiceWrites, error)
+	// Cancels an unpaid invoice the calling module created, in tx when one
+	// is given; minor version 1.7.
+	CancelInvoice(context.Context, *CancelInvoiceRequest) (*Empty, error)
 	mustEmbedUnimplementedPanelServer()
 }
 
@@ -287,6 +304,9 @@ func (UnimplementedPanelServer) GetCoupon(context.Context, *CouponRequest) (*Cou
 }
 func (UnimplementedPanelServer) GetServiceWrites(context.Context, *IDRequest) (*ServiceWrites, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetServiceWrites not implemented")
+}
+func (UnimplementedPanelServer) CancelInvoice(context.Context, *CancelInvoiceRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelInvoice not implemented")
 }
 func (UnimplementedPanelServer) mustEmbedUnimplementedPanelServer() {}
 func (UnimplementedPanelServer) testEmbeddedByValue()               {}
@@ -543,6 +563,24 @@ func _Panel_GetServiceWrites_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Panel_CancelInvoice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelInvoiceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PanelServer).CancelInvoice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Panel_CancelInvoice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PanelServer).CancelInvoice(ctx, req.(*CancelInvoiceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Panel_ServiceDesc is the grpc.ServiceDesc for Panel service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -601,6 +639,10 @@ var Panel_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetServiceWrites",
 			Handler:    _Panel_GetServiceWrites_Handler,
+		},
+		{
+			MethodName: "CancelInvoice",
+			Handler:    _Panel_CancelInvoice_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
