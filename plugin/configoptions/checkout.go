@@ -236,12 +236,14 @@ func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRe
 		if err != nil {
 			return pricedCheckout{}, checkoutView{}, err
 		}
-		recurringNet, firstNet, discount = d.Recurring, d.FirstCycle, d.Amount
+		// The exact discounted prices: Paymenter taxes a price less a
+		// percentage before rounding it (money.PlusExclusiveTax).
+		recurringNet, firstNet, discount = d.RecurringExact, d.FirstCycleExact, d.Amount
 		applied.amount = d.Amount
 	}
-	recurring := money.Round(proration.WithExclusiveTax(recurringNet, rate))
-	setup := money.Round(proration.WithExclusiveTax(plan.SetupFee, rate))
-	due := money.Round(proration.WithExclusiveTax(firstNet, rate)).Add(setup)
+	recurring := money.PlusExclusiveTax(recurringNet, rate)
+	setup := money.PlusExclusiveTax(plan.SetupFee, rate)
+	due := money.PlusExclusiveTax(firstNet, rate).Add(setup)
 	props, err := catalog.PropertiesFor(sel)
 	if err != nil {
 		return pricedCheckout{}, checkoutView{}, err
