@@ -29,10 +29,34 @@ func Round(d decimal.Decimal) decimal.Decimal {
 // first (15.445 -> 15.45) would give 139.00, a cent below the panel's.
 // percent of 100 or more leaves 0, never less; total is an amount.
 func LessPercent(total, percent decimal.Decimal) decimal.Decimal {
+	return Round(PercentOff(total, percent))
+}
+
+// PercentOff is total less percent % of it, exact (not rounded): what
+// Paymenter's Service::calculatePrice holds after a percentage coupon and
+// before it adds exclusive tax (see PlusExclusiveTax). percent of 100 or
+// more leaves 0, never less.
+func PercentOff(total, percent decimal.Decimal) decimal.Decimal {
 	if percent.GreaterThanOrEqual(hundred) {
 		return decimal.Zero
 	}
-	return Round(total.Sub(total.Mul(percent).Div(hundred)))
+	return total.Sub(total.Mul(percent).Div(hundred))
+}
+
+// PlusExclusiveTax is amount with rate % exclusive tax added, as
+// Paymenter's Price adds it (Service::calculatePrice, a cart's price): the
+// tax is rounded to cents first, then the sum, round(x + round(x*rate/100)).
+// amount may be exact, such as a price less a percentage coupon
+// (PercentOff): 0.08 less 10 % is 0.072, its 7 % tax 0.00504 -> 0.01, and
+// 0.072 + 0.01 = 0.082 -> 0.08, where taxing the discounted price already
+// rounded (0.07 x 1.07 = 0.0749) gives 0.07. For an amount in cents it is
+// Round(amount x (100 + rate) / 100). A rate of zero or less adds nothing
+// (the amount is still rounded).
+func PlusExclusiveTax(amount, rate decimal.Decimal) decimal.Decimal {
+	if !rate.IsPositive() {
+		return Round(amount)
+	}
+	return Round(amount.Add(Round(amount.Mul(rate).Div(hundred))))
 }
 
 var hundred = decimal.NewFromInt(100)

@@ -521,3 +521,48 @@ func TestCheckoutCouponRoundsOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckoutCouponExclusiveTax: with a percentage coupon and exclusive
+// tax, the checkout taxes the exact discounted price and rounds after, as
+// Paymenter's Service::calculatePrice does (money.PlusExclusiveTax), so the
+// price stored is the one the panel would compute. 0.08 less 10 % is
+// 0.072; its 7 % tax 0.00504 -> 0.01; 0.082 -> 0.08. Taxing the discounted
+// price already rounded (0.07 x 1.07 = 0.0749) stored 0.07.
+func TestCheckoutCouponExclusiveTax(t *testing.T) {
+	e := newEnvWith(t, map[string]string{"max_apply_attempts": "3"}, withExclusiveTax())
+	if _, err := e.db.Exec("INSERT INTO tax_rates (name, rate, country) VALUES ('VAT', '7.00', 'all')"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec("INSERT INTO coupons (type, applies_to, recurring, code, value) VALUES ('percentage', 'all', 0, 'TENEVERY', '10.00')"); err != nil {
+		t.Fatal(err)
+	}
+	g := e.createGroup(t, map[string]any{
+		"name": "Tiny", "mode": "build_your_own", "service_type": "dedicated", "product_ids": []uint64{e.seeded.ProductID},
+		"options": []map[string]any{
+			{"name": "Servers", "type": "slider", "provisioning_key": "cpu_cores", "required": true, "min": 1, "max": 4, "step": 1, "unit": "servers",
+				"unit_prices": map[string]string{"monthly": "0.08"}},
+		},
+	})
+	r := e.do("POST", "/m/configoptions/checkout", withKey(e.userLink(), "taxed"), map[string]any{
+		"product_id": e.seeded.ProductID, "plan_id": e.seeded.PlanID, "service_type": "dedicated", "currency": "EUR", "coupon": "TENEVERY",
+		"choices": []map[string]any{{"option_id": g.option(t, "Servers"), "quantity": 1}}})
+	if r.code != http.StatusCreated {
+		t.Fatalf("%d %s", r.code, r.body)
+	}
+	var a struct {
+		checkoutAnswer
+		Discount string `json:"discount"`
+	}
+	r.decode(t, &a)
+	// The discount shown is net: 0.08 - 0.07 (0.072 rounded) = 0.01.
+	if a.DueToday != "0.08" || a.RecurringPrice != "0.08" || a.Discount != "0.01" || a.OptionsPrice != "0.08" {
+		t.Fatalf("priced %s; want due and recurring 0.08 (Paymenter's), discount 0.01, options 0.08", r.body)
+	}
+	var price, item string
+	if err := e.db.QueryRow("SELECT CAST(price AS CHAR) FROM services WHERE id = ?", a.ServiceID).Scan(&price); err != nil || price != "0.08" {
+		t.Fatalf("service price %s (%v), want 0.08", price, err)
+	}
+	if err := e.db.QueryRow("SELECT CAST(price AS CHAR) FROM invoice_items WHERE invoice_id = ?", a.InvoiceID).Scan(&item); err != nil || item != "0.08" {
+		t.Fatalf("invoice item %s (%v), want 0.08", item, err)
+	}
+}

@@ -107,6 +107,15 @@ type envSetup struct {
 	panelURL string
 	// frameAncestors is http.frame_ancestors.
 	frameAncestors string
+	// exclusiveTax seeds the panel with tax_enabled on, tax_type exclusive
+	// (the rates are the test's tax_rates rows).
+	exclusiveTax bool
+}
+
+// withExclusiveTax seeds a panel that adds exclusive tax to prices; the
+// test inserts the tax_rates rows.
+func withExclusiveTax() envOption {
+	return func(s *envSetup) { s.exclusiveTax = true }
 }
 
 // withFrameAncestors lets origins frame the public pages
@@ -177,6 +186,7 @@ func newEnvWith(t testing.TB, moduleSettings map[string]string, opts ...envOptio
 	e.seeded, err = schema.Seed(ctx, e.db, schema.SeedOptions{
 		Timezone: "Europe/Berlin", ServerHost: simSrv.URL, ServerAPIKey: simKey, InvoiceNumber: 100,
 		ServicePrice: decimal.RequireFromString("10.00"), Now: e.now, ExpiresAt: fifteenDaysLeft(e.now),
+		TaxEnabled: setup.exclusiveTax, TaxType: "exclusive",
 	})
 	if err != nil {
 		t.Fatal(err)

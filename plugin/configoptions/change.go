@@ -3,8 +3,8 @@ package configoptions
 // Changing the options of a running service.
 //
 // A client with the service's link sends the options it wants changed; the
-// module prices the difference on the service's cycle with the Micro-Upsell
-// engine (pricing.Change: the days left of the current cycle, exclusive tax
+// module prices the difference on the service's cycle with the contract's
+// proration engine, the one Micro-Upsell's add-ons use (proration.Change: the days left of the current cycle, exclusive tax
 // on the recurring part, rounded once), and
 //
 //   - an upgrade (due today > 0) gets an invoice for the difference, with an
@@ -39,8 +39,8 @@ import (
 
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/hostapi/money"
+	"github.com/upsell-io/upsell/hostapi/proration"
 	"github.com/upsell-io/upsell/plugin/configoptions/catalog"
-	"github.com/upsell-io/upsell/plugin/microupsell/pricing"
 )
 
 // ChangeItemReference is the reference type of a change invoice's item.
@@ -145,7 +145,7 @@ type pricedChange struct {
 	delta     decimal.Decimal
 	recurring decimal.Decimal
 	due       decimal.Decimal
-	q         pricing.Quote
+	q         proration.Quote
 }
 
 const (
@@ -437,7 +437,7 @@ func (m *Module) priceChange(ctx context.Context, tx hostapi.TxID, svc hostapi.S
 	if svc.Status != hostapi.ServiceActive {
 		return pricedChange{}, hostapi.Errorf(hostapi.CodePrecondition, "service %d is %s: only an active service can change its options", svc.ID, svc.Status)
 	}
-	if err := pricing.Eligible(svc.Cycle); err != nil {
+	if err := proration.Eligible(svc.Cycle); err != nil {
 		return pricedChange{}, err
 	}
 	term, err := catalog.TermFor(svc.Cycle)
@@ -532,8 +532,8 @@ func (m *Module) priceChange(ctx context.Context, tx hostapi.TxID, svc hostapi.S
 	}
 	rate := inputs.taxRate
 	pc.delta = after.Sub(before)
-	pc.q, err = pricing.Change(pc.delta, pricing.Input{
-		Cycle: svc.Cycle, ExpiresAt: svc.ExpiresAt, Now: m.now(), Location: settings.Location(), TaxRate: rate, Method: pricing.Calendar,
+	pc.q, err = proration.Change(pc.delta, proration.Input{
+		Cycle: svc.Cycle, ExpiresAt: svc.ExpiresAt, Now: m.now(), Location: settings.Location(), TaxRate: rate, Method: proration.Calendar,
 	})
 	if err != nil {
 		return pricedChange{}, err

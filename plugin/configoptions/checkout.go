@@ -14,8 +14,8 @@ import (
 
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/hostapi/money"
+	"github.com/upsell-io/upsell/hostapi/proration"
 	"github.com/upsell-io/upsell/plugin/configoptions/catalog"
-	"github.com/upsell-io/upsell/plugin/microupsell/pricing"
 )
 
 // checkoutRequest is what a client sends to order a configured service. It
@@ -184,7 +184,7 @@ func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRe
 	if plan.ProductID != in.ProductID {
 		return pricedCheckout{}, checkoutView{}, hostapi.Invalid("plan_id", "plan %d is not a plan of product %d", in.PlanID, in.ProductID)
 	}
-	if err := pricing.Eligible(plan.Cycle); err != nil {
+	if err := proration.Eligible(plan.Cycle); err != nil {
 		// The same cycles Micro-Upsell sells on: a recurring day, week,
 		// month or year cycle. Hourly billing needs a panel that meters
 		// usage, which Paymenter does not.
@@ -236,12 +236,14 @@ func (m *Module) priceCheckout(ctx context.Context, userID uint64, in checkoutRe
 		if err != nil {
 			return pricedCheckout{}, checkoutView{}, err
 		}
-		recurringNet, firstNet, discount = d.Recurring, d.FirstCycle, d.Amount
+		// The exact discounted prices: Paymenter taxes a price less a
+		// percentage before rounding it (money.PlusExclusiveTax).
+		recurringNet, firstNet, discount = d.RecurringExact, d.FirstCycleExact, d.Amount
 		applied.amount = d.Amount
 	}
-	recurring := money.Round(pricing.WithExclusiveTax(recurringNet, rate))
-	setup := money.Round(pricing.WithExclusiveTax(plan.SetupFee, rate))
-	due := money.Round(pricing.WithExclusiveTax(firstNet, rate)).Add(setup)
+	recurring := money.PlusExclusiveTax(recurringNet, rate)
+	setup := money.PlusExclusiveTax(plan.SetupFee, rate)
+	due := money.PlusExclusiveTax(firstNet, rate).Add(setup)
 	props, err := catalog.PropertiesFor(sel)
 	if err != nil {
 		return pricedCheckout{}, checkoutView{}, err

@@ -15,8 +15,8 @@ import (
 
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/hostapi/money"
+	"github.com/upsell-io/upsell/hostapi/proration"
 	"github.com/upsell-io/upsell/hostapi/web"
-	"github.com/upsell-io/upsell/plugin/microupsell/pricing"
 )
 
 // The provider's console pages for add-on packages: the list with its
@@ -478,8 +478,8 @@ func (m *Module) samplePreview(p Package) (*preview, error) {
 	}
 	sort.Strings(curs)
 	for _, cur := range curs {
-		q, err := pricing.Compute(pricing.Input{MonthlyPrice: p.MonthlyPrices[cur], Cycle: cycle, ExpiresAt: today.AddDate(0, 0, 15),
-			Now: now, Location: time.UTC, Method: pricing.Paymenter})
+		q, err := proration.Compute(proration.Input{MonthlyPrice: p.MonthlyPrices[cur], Cycle: cycle, ExpiresAt: today.AddDate(0, 0, 15),
+			Now: now, Location: time.UTC, Method: proration.Paymenter})
 		if err != nil {
 			return nil, err
 		}
@@ -510,7 +510,7 @@ func (m *Module) servicePreview(ctx context.Context, p Package, serviceID uint64
 		out.Refusal = whyNot(svc, hostapi.Errorf(hostapi.CodePrecondition, "the service is %s", svc.Status))
 		return out, nil
 	}
-	if err := pricing.Eligible(svc.Cycle); err != nil {
+	if err := proration.Eligible(svc.Cycle); err != nil {
 		out.Refusal = whyNot(svc, err)
 		return out, nil
 	}

@@ -6,8 +6,9 @@
 // service and raises the service's recurring price, exactly once.
 //
 // The module is self-contained: its tables (ext_micro_upsell_*) and their
-// migrations live in this folder, its pricing rules in ./pricing (written
-// down with worked examples in README.md). It reads the panel only through
+// migrations live in this folder; its pricing rules (written down with
+// worked examples in README.md) are the contract's proration engine,
+// hostapi/proration, which configurable options share. It reads the panel only through
 // the host's Panel service.
 package microupsell
 
@@ -19,8 +20,8 @@ import (
 	"time"
 
 	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/hostapi/proration"
 	"github.com/upsell-io/upsell/plugin/microupsell/migrations"
-	"github.com/upsell-io/upsell/plugin/microupsell/pricing"
 )
 
 // Name is the module's name, its route prefix (/m/microupsell/) and the
@@ -33,7 +34,7 @@ const Version = "0.1.0"
 // Settings are the provider's choices, from `plugins.modules.microupsell`.
 type Settings struct {
 	// Proration is "calendar" (default) or "paymenter" (30-day months).
-	Proration pricing.Method
+	Proration proration.Method
 	// MaxOpenOrders bounds unpaid orders per service (invoice spam).
 	MaxOpenOrders int
 	// MaxApplyAttempts is how often a paid order is tried before it is
@@ -44,7 +45,7 @@ type Settings struct {
 }
 
 func parseSettings(s map[string]string) (Settings, error) {
-	out := Settings{Proration: pricing.Calendar, MaxOpenOrders: 3, MaxApplyAttempts: 5, InvoiceDueDays: 7}
+	out := Settings{Proration: proration.Calendar, MaxOpenOrders: 3, MaxApplyAttempts: 5, InvoiceDueDays: 7}
 	for k := range s {
 		switch {
 		case k == "proration", k == "max_open_orders", k == "max_apply_attempts", k == "invoice_due_days", faultSettings[k]:
@@ -54,9 +55,9 @@ func parseSettings(s map[string]string) (Settings, error) {
 		}
 	}
 	if v := s["proration"]; v != "" {
-		switch pricing.Method(v) {
-		case pricing.Calendar, pricing.Paymenter:
-			out.Proration = pricing.Method(v)
+		switch proration.Method(v) {
+		case proration.Calendar, proration.Paymenter:
+			out.Proration = proration.Method(v)
 		default:
 			return out, hostapi.Invalid("proration", "must be calendar or paymenter, not %q", v)
 		}

@@ -6,12 +6,12 @@ import (
 	"testing"
 
 	"github.com/upsell-io/upsell/hostapi"
-	"github.com/upsell-io/upsell/plugin/microupsell/pricing"
+	"github.com/upsell-io/upsell/hostapi/proration"
 )
 
 func TestParseSettings(t *testing.T) {
 	got, err := parseSettings(map[string]string{"proration": "paymenter", "max_open_orders": "5"})
-	if err != nil || got.Proration != pricing.Paymenter || got.MaxOpenOrders != 5 || got.MaxApplyAttempts != 5 || got.InvoiceDueDays != 7 {
+	if err != nil || got.Proration != proration.Paymenter || got.MaxOpenOrders != 5 || got.MaxApplyAttempts != 5 || got.InvoiceDueDays != 7 {
 		t.Fatalf("%+v %v", got, err)
 	}
 	for name, in := range map[string]map[string]string{

@@ -13,7 +13,7 @@ import (
 
 	"github.com/upsell-io/upsell/hostapi"
 	"github.com/upsell-io/upsell/hostapi/money"
-	"github.com/upsell-io/upsell/plugin/microupsell/pricing"
+	"github.com/upsell-io/upsell/hostapi/proration"
 )
 
 // Order states. An order moves forward only:
@@ -80,7 +80,7 @@ func (m *Module) eligibleService(ctx context.Context, req hostapi.HTTPRequest) (
 	if svc.Status != hostapi.ServiceActive {
 		return svc, hostapi.PanelSettings{}, hostapi.Errorf(hostapi.CodePrecondition, "the service is %s, not active", svc.Status)
 	}
-	if err := pricing.Eligible(svc.Cycle); err != nil {
+	if err := proration.Eligible(svc.Cycle); err != nil {
 		return svc, hostapi.PanelSettings{}, err
 	}
 	if req.Settings != nil {
@@ -91,22 +91,22 @@ func (m *Module) eligibleService(ctx context.Context, req hostapi.HTTPRequest) (
 }
 
 // quote prices one package for one service, or says why it is not offered.
-func (m *Module) quote(pkg Package, svc hostapi.Service, settings hostapi.PanelSettings, taxRate decimal.Decimal, held int) (pricing.Quote, error) {
+func (m *Module) quote(pkg Package, svc hostapi.Service, settings hostapi.PanelSettings, taxRate decimal.Decimal, held int) (proration.Quote, error) {
 	_, s := m.deps()
 	switch {
 	case !pkg.Active:
-		return pricing.Quote{}, hostapi.Errorf(hostapi.CodeNotFound, "package %d is not offered", pkg.ID)
+		return proration.Quote{}, hostapi.Errorf(hostapi.CodeNotFound, "package %d is not offered", pkg.ID)
 	case pkg.ProductID != 0 && pkg.ProductID != svc.ProductID:
-		return pricing.Quote{}, hostapi.Errorf(hostapi.CodeNotFound, "package %d is not offered for this product", pkg.ID)
+		return proration.Quote{}, hostapi.Errorf(hostapi.CodeNotFound, "package %d is not offered for this product", pkg.ID)
 	}
 	price, ok := pkg.MonthlyPrices[svc.Currency]
 	if !ok {
-		return pricing.Quote{}, hostapi.Errorf(hostapi.CodePrecondition, "package %d has no price in %s", pkg.ID, svc.Currency)
+		return proration.Quote{}, hostapi.Errorf(hostapi.CodePrecondition, "package %d has no price in %s", pkg.ID, svc.Currency)
 	}
 	if pkg.MaxPerService > 0 && held >= pkg.MaxPerService {
-		return pricing.Quote{}, hostapi.Errorf(hostapi.CodePrecondition, "the service already holds the most of this add-on allowed (%d)", pkg.MaxPerService)
+		return proration.Quote{}, hostapi.Errorf(hostapi.CodePrecondition, "the service already holds the most of this add-on allowed (%d)", pkg.MaxPerService)
 	}
-	q, err := pricing.Compute(pricing.Input{
+	q, err := proration.Compute(proration.Input{
 		MonthlyPrice: price, Cycle: svc.Cycle, ExpiresAt: svc.ExpiresAt, Now: m.now(),
 		Location: settings.Location(), Method: s.Proration, TaxRate: taxRate,
 	})

@@ -8,7 +8,9 @@ package catalog
 //   - a percentage comes off exactly and the discounted total is rounded
 //     once (money.LessPercent), as Paymenter's Service::calculatePrice
 //     rounds the price it stores: 10 % off 154.45 is 139.005 -> 139.01,
-//     so the discount is 15.44, not 15.445 rounded to 15.45;
+//     so the discount is 15.44, not 15.445 rounded to 15.45; exclusive tax
+//     is added to the exact discounted price (Discount.FirstCycleExact,
+//     money.PlusExclusiveTax), never to the rounded one;
 //   - it applies to the total before the price is locked: the base plan's
 //     price plus the options, or for a Build-Your-Own service the options
 //     alone (base 0); a discount never exceeds that total, so a fixed coupon
@@ -78,6 +80,12 @@ type Discount struct {
 	// way: Subtotal when the coupon's Recurring is nil or 1, FirstCycle
 	// otherwise.
 	Recurring decimal.Decimal
+	// FirstCycleExact and RecurringExact are FirstCycle and Recurring
+	// before rounding: a percentage coupon's exact remainder
+	// (money.PercentOff). Paymenter adds exclusive tax to that exact price
+	// and rounds after (money.PlusExclusiveTax), so a taxed price starts
+	// from these.
+	FirstCycleExact, RecurringExact decimal.Decimal
 }
 
 // CheckCoupon says whether c can be applied now: its type and target are
@@ -133,10 +141,11 @@ func ApplyCoupon(base, options decimal.Decimal, c Coupon, use CouponUse) (Discou
 		return Discount{}, err
 	}
 	total := base.Add(options)
-	first := discounted(total, c)
-	d := Discount{Subtotal: total, Amount: total.Sub(first), FirstCycle: first, Recurring: total}
+	exact := discountedExact(total, c)
+	first := money.Round(exact)
+	d := Discount{Subtotal: total, Amount: total.Sub(first), FirstCycle: first, Recurring: total, FirstCycleExact: exact, RecurringExact: total}
 	if discounts(c, 1) {
-		d.Recurring = d.FirstCycle
+		d.Recurring, d.RecurringExact = d.FirstCycle, d.FirstCycleExact
 	}
 	return d, nil
 }
@@ -152,7 +161,7 @@ func RecurringPrice(total decimal.Decimal, c Coupon, cycleIndex int) decimal.Dec
 	if !discounts(c, cycleIndex) {
 		return total
 	}
-	return discounted(total, c)
+	return money.Round(discountedExact(total, c))
 }
 
 // discounts says whether the coupon discounts cycle i (0-based).
@@ -168,17 +177,18 @@ func discounts(c Coupon, i int) bool {
 	}
 }
 
-// discounted is what total costs with c applied, never below 0: a
-// percentage taken off exactly and the rest rounded once
-// (money.LessPercent), or the fixed value taken off (both are amounts in
-// cents, so nothing is rounded); total itself for a setup-fee coupon.
-func discounted(total decimal.Decimal, c Coupon) decimal.Decimal {
+// discountedExact is what total costs with c applied, never below 0, not
+// rounded: a percentage taken off exactly (money.PercentOff; rounded once
+// by the caller, as money.LessPercent does), or the fixed value taken off
+// (both are amounts in cents, so nothing needs rounding); total itself for
+// a setup-fee coupon.
+func discountedExact(total decimal.Decimal, c Coupon) decimal.Decimal {
 	if c.AppliesTo == AppliesToSetupFee || !total.IsPositive() || !c.Value.IsPositive() {
 		return total
 	}
 	switch c.Type {
 	case CouponPercentage:
-		return money.LessPercent(total, c.Value)
+		return money.PercentOff(total, c.Value)
 	case CouponFixed:
 		return decimal.Max(total.Sub(c.Value), decimal.Zero)
 	}

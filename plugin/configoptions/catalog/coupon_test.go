@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/upsell-io/upsell/hostapi"
+	"github.com/upsell-io/upsell/hostapi/money"
 )
 
 var now = time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)
@@ -276,4 +277,40 @@ func TestCouponOnQuotes(t *testing.T) {
 	}
 	wantAmount(t, "preset off", got.Amount, "3.30")
 	wantAmount(t, "preset first", got.FirstCycle, "13.20")
+}
+
+// The exact prices a coupon leaves are what exclusive tax is added to;
+// each name is the hand-worked arithmetic.
+func TestApplyCouponExact(t *testing.T) {
+	tests := []struct {
+		name                   string
+		options                string
+		coupon                 Coupon
+		firstExact, recurExact string
+		first, recur           string
+		taxedFirst7, taxedRec7 string
+	}{
+		{"10 % first cycle: 0.08 - 0.008 = 0.072 (0.07); renews at 0.08; +7 %: 0.072 + 0.01 = 0.082 -> 0.08, 0.08 + 0.0056 -> 0.09",
+			"0.08", percent("10"), "0.072", "0.08", "0.07", "0.08", "0.08", "0.09"},
+		{"10 % every cycle: both 0.072, taxed 0.08",
+			"0.08", recurringCoupon(percent("10"), 0), "0.072", "0.072", "0.07", "0.07", "0.08", "0.08"},
+		{"fixed 1.00 every cycle: 21.00 - 1.00 = 20.00, exact already; +7 %: 20.00 + 1.40 = 21.40",
+			"21.00", recurringCoupon(fixed("1.00"), 0), "20.00", "20.00", "20.00", "20.00", "21.40", "21.40"},
+	}
+	seven := d("7")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ApplyCoupon(d("0"), d(tt.options), tt.coupon, firstUse)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.FirstCycleExact.Equal(d(tt.firstExact)) || !got.RecurringExact.Equal(d(tt.recurExact)) {
+				t.Fatalf("exact first %s recurring %s, want %s and %s", got.FirstCycleExact, got.RecurringExact, tt.firstExact, tt.recurExact)
+			}
+			wantAmount(t, "first cycle", got.FirstCycle, tt.first)
+			wantAmount(t, "recurring", got.Recurring, tt.recur)
+			wantAmount(t, "first cycle + 7 %", money.PlusExclusiveTax(got.FirstCycleExact, seven), tt.taxedFirst7)
+			wantAmount(t, "recurring + 7 %", money.PlusExclusiveTax(got.RecurringExact, seven), tt.taxedRec7)
+		})
+	}
 }

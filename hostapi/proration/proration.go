@@ -1,11 +1,16 @@
-// Package pricing computes what a Micro-Upsell add-on costs: the amount due
-// today for the days left in the current cycle, and how much the service's
-// recurring price grows from the next renewal.
+// Package proration is the contract's proration engine, shared by every
+// module that charges for part of a billing cycle: how many days are left in
+// a service's current cycle (the calendar span, or Paymenter's 30-day months
+// and 365-day years), a monthly price scaled to a cycle, the share of it due
+// for the days left, and the panel's exclusive tax on a recurring price.
+// Micro-Upsell prices its add-ons with Compute; configurable options price a
+// change of a running service's options with Change and check a checkout's
+// cycle with Eligible.
 //
 // All arithmetic is exact (shopspring/decimal); each amount is rounded once,
-// at the end, by money.Round (half-up to cents). The rules, with worked
-// examples, are in the module's README.
-package pricing
+// at the end, by hostapi/money (half-up to cents). The rules, with worked
+// examples, are in plugin/microupsell/README.md ("Pricing rules").
+package proration
 
 import (
 	"time"
