@@ -827,7 +827,7 @@ func TestNonAdminIsRefusedAdminRoutes(t *testing.T) {
 
 func TestDescribeAndMigrations(t *testing.T) {
 	f := setup(t)
-	if f.info.Name != "configoptions" || f.info.TablePrefix != "ext_configoptions_" || !reflect.DeepEqual(f.info.Events, []hostapi.EventKind{hostapi.InvoicePaidEvent, hostapi.ReconcileEvent}) || len(f.info.Migrations) != 7 {
+	if f.info.Name != "configoptions" || f.info.TablePrefix != "ext_configoptions_" || !reflect.DeepEqual(f.info.Events, []hostapi.EventKind{hostapi.InvoicePaidEvent, hostapi.ReconcileEvent}) || len(f.info.Migrations) != 8 {
 		t.Fatalf("describe: %+v", f.info)
 	}
 	want := []hostapi.Route{
@@ -868,6 +868,11 @@ func TestDescribeAndMigrations(t *testing.T) {
 		if n := f.count("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?", "ext_configoptions_"+table); n != 1 {
 			t.Errorf("table ext_configoptions_%s missing", table)
 		}
+	}
+	// The module's own lock table gave way to the host's one lock per
+	// service (migration 008).
+	if n := f.count("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'ext_configoptions_service_locks'"); n != 0 {
+		t.Error("ext_configoptions_service_locks is still there")
 	}
 	// A second migrate run applies nothing.
 	res, err := migrate.Module(context.Background(), f.db.DB.DB, f.info.Name, f.info.Migrations)
