@@ -132,3 +132,20 @@ func WaitLiveChange(t testing.TB, ctx context.Context, selector, before string) 
 		}
 	}
 }
+
+// TabTo presses Tab, as a keyboard user does, until the element Focused
+// names as target ("tag#id") has the focus, failing the test after max
+// presses with the path the focus took.
+func TabTo(t testing.TB, ctx context.Context, target string, max int) {
+	t.Helper()
+	var seen []string
+	for range max {
+		Press(t, ctx, KeyTab)
+		f := Focused(t, ctx)
+		if f == target {
+			return
+		}
+		seen = append(seen, f)
+	}
+	t.Fatalf("Tab never reached %s; focus went %s", target, strings.Join(seen, ", "))
+}

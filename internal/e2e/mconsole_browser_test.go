@@ -62,16 +62,7 @@ func (c *consoleTab) open(path, heading string) {
 // tabTo presses Tab until "tag#id" has the focus.
 func (c *consoleTab) tabTo(target string) {
 	c.t.Helper()
-	var seen []string
-	for range 60 {
-		browsertest.Press(c.t, c.ctx(), browsertest.KeyTab)
-		f := browsertest.Focused(c.t, c.ctx())
-		if f == target {
-			return
-		}
-		seen = append(seen, f)
-	}
-	c.t.Fatalf("Tab never reached %s; focus went %s", target, strings.Join(seen, ", "))
+	browsertest.TabTo(c.t, c.ctx(), target, 60)
 }
 
 // typeInto tabs to the field and types text, as a keyboard user does.

@@ -136,16 +136,7 @@ func (s *shopTab) doubleClick(selector string) {
 // tabTo presses Tab until the element "tag#id" has the focus.
 func (s *shopTab) tabTo(target string) {
 	s.t.Helper()
-	var seen []string
-	for range 40 {
-		browsertest.Press(s.t, s.ctx(), browsertest.KeyTab)
-		f := browsertest.Focused(s.t, s.ctx())
-		if f == target {
-			return
-		}
-		seen = append(seen, f)
-	}
-	s.t.Fatalf("Tab never reached %s; focus went %s", target, strings.Join(seen, ", "))
+	browsertest.TabTo(s.t, s.ctx(), target, 40)
 }
 
 // orderedOnce checks exactly one order was made and returns its invoice
